@@ -1,0 +1,92 @@
+import { DecodeError } from '../errors.js'
+
+export type Bytes = Uint8Array
+
+export const EMPTY_BYTES: Bytes = new Uint8Array(0)
+
+const HEX_RE = /^[0-9a-fA-F]*$/
+
+/** Parses `0x`-prefixed or bare hex. Odd length and non-hex characters are errors, not silently dropped. */
+export function hexToBytes(hex: string): Bytes {
+  const body = hex.startsWith('0x') || hex.startsWith('0X') ? hex.slice(2) : hex
+  if (body.length % 2 !== 0 || !HEX_RE.test(body)) {
+    throw new DecodeError('BAD_HEX', `invalid hex string (${body.length} chars)`)
+  }
+  const buf = Buffer.from(body, 'hex')
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
+}
+
+export function bytesToHex(bytes: Bytes): string {
+  return '0x' + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
+}
+
+/** Hex quantity as JSON-RPC prints it: `0x0`, `0x1a`, no leading zeros. */
+export function toQuantity(value: bigint | number): string {
+  return '0x' + value.toString(16)
+}
+
+export function equalBytes(a: Bytes, b: Bytes): boolean {
+  if (a.length !== b.length) return false
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)
+}
+
+export function concatBytes(...parts: Bytes[]): Bytes {
+  let total = 0
+  for (const p of parts) total += p.length
+  const out = new Uint8Array(total)
+  let off = 0
+  for (const p of parts) {
+    out.set(p, off)
+    off += p.length
+  }
+  return out
+}
+
+/** Big-endian unsigned integer. */
+export function bytesToBigInt(bytes: Bytes): bigint {
+  if (bytes.length === 0) return 0n
+  if (bytes.length <= 6) return BigInt(bytesToSafeNumber(bytes))
+  return BigInt(bytesToHex(bytes))
+}
+
+function bytesToSafeNumber(bytes: Bytes): number {
+  let n = 0
+  for (let i = 0; i < bytes.length; i++) n = n * 256 + bytes[i]
+  return n
+}
+
+/** Big-endian unsigned integer that must fit in Number.MAX_SAFE_INTEGER. */
+export function bytesToNumber(bytes: Bytes): number {
+  if (bytes.length > 7) throw new DecodeError('INT_TOO_LARGE', `integer of ${bytes.length} bytes exceeds 2^53`)
+  const n = bytesToSafeNumber(bytes)
+  if (n > Number.MAX_SAFE_INTEGER) throw new DecodeError('INT_TOO_LARGE', 'integer exceeds 2^53')
+  return n
+}
+
+/** Minimal big-endian encoding (0 -> empty), as RLP integers require. */
+export function bigIntToBytes(value: bigint | number): Bytes {
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`not an unsigned safe integer: ${value}`)
+    if (value === 0) return EMPTY_BYTES
+    if (value < 256) return Uint8Array.of(value)
+    value = BigInt(value)
+  }
+  if (value < 0n) throw new RangeError('negative integer')
+  if (value === 0n) return EMPTY_BYTES
+  let hex = value.toString(16)
+  if (hex.length % 2) hex = '0' + hex
+  return hexToBytes(hex)
+}
+
+/** Fixed-width big-endian encoding, left-padded with zeros. */
+export function bigIntToFixed(value: bigint, width: number): Bytes {
+  const raw = bigIntToBytes(value)
+  if (raw.length > width) throw new RangeError(`value does not fit in ${width} bytes`)
+  const out = new Uint8Array(width)
+  out.set(raw, width - raw.length)
+  return out
+}
+
+export function utf8ToBytes(s: string): Bytes {
+  return new TextEncoder().encode(s)
+}

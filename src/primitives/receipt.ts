@@ -1,0 +1,195 @@
+/**
+ * Receipts in both wire forms:
+ *  - eth/66-68 (consensus form): legacy = rlp([statusOrRoot, cumulativeGas, bloom, logs]); typed =
+ *    RLP string holding type || rlp([...same]). The bytes are exactly the receipts-trie value.
+ *  - eth/69 (EIP-7642): rlp([txType, statusOrRoot, cumulativeGas, logs]) for every type; no bloom.
+ *    The trie value is rebuilt (bloom derived from the logs), the logs are spliced in as received.
+ * The store keeps the eth/69 form (compact); blooms are derived on read.
+ */
+import { DecodeError } from '../errors.js'
+import type { Bytes } from './bytes.js'
+import { keccak256 } from './keccak.js'
+import {
+  bigIntOf,
+  decodeItem,
+  encode,
+  encodeListOfEncoded,
+  fixedOf,
+  listItems,
+  rawOf,
+  stringOf,
+  type RlpItem,
+} from './rlp.js'
+
+export const BLOOM_BYTES = 256
+
+export type ReceiptEncoding = 'eth68' | 'eth69'
+
+/** Adds one entry (address or topic) to a 2048-bit bloom: 3 bits from keccak(entry). */
+export function bloomAdd(bloom: Bytes, entry: Bytes): void {
+  const h = keccak256(entry)
+  for (let i = 0; i < 6; i += 2) {
+    const bit = ((h[i] << 8) | h[i + 1]) & 2047
+    bloom[BLOOM_BYTES - 1 - (bit >> 3)] |= 1 << (bit & 7)
+  }
+}
+
+export function bloomOr(into: Bytes, other: Bytes): void {
+  for (let i = 0; i < BLOOM_BYTES; i++) into[i] |= other[i]
+}
+
+export interface Log {
+  address: Bytes
+  topics: Bytes[]
+  data: Bytes
+}
+
+/** Decodes and shape-checks a logs list; returns the logs (zero-copy fields). */
+export function decodeLogs(buf: Bytes, logsItem: RlpItem): Log[] {
+  return listItems(buf, logsItem).map((logItem) => {
+    const f = listItems(buf, logItem, 3)
+    if (f.length !== 3) throw new DecodeError('RECEIPT_BAD_LOG', 'log must be [address, topics, data]')
+    return {
+      address: fixedOf(buf, f[0], 20, 'log address'),
+      topics: listItems(buf, f[1]).map((t) => fixedOf(buf, t, 32, 'log topic')),
+      data: stringOf(buf, f[2]),
+    }
+  })
+}
+
+export function logsBloom(logs: readonly Log[]): Bytes {
+  const bloom = new Uint8Array(BLOOM_BYTES)
+  for (const log of logs) {
+    bloomAdd(bloom, log.address)
+    for (const t of log.topics) bloomAdd(bloom, t)
+  }
+  return bloom
+}
+
+/** One receipt, from either wire form. Positions refer to `buf`. */
+export class Receipt {
+  private cachedLogs: Log[] | undefined
+
+  private constructor(
+    readonly encoding: ReceiptEncoding,
+    readonly type: number,
+    /** 1-byte status (empty = 0 = failure) after Byzantium, 32-byte post-state root before. */
+    readonly statusOrRoot: Bytes,
+    readonly cumulativeGasUsed: bigint,
+    /** Bloom as received (eth/68 only). */
+    readonly receivedBloom: Bytes | undefined,
+    private readonly buf: Bytes,
+    private readonly logsItem: RlpItem,
+    /** eth/68: the trie value as received. */
+    private readonly consensusBytes: Bytes | undefined,
+  ) {}
+
+  /** Decodes one element of a block's receipt list, either encoding. */
+  static fromListItem(buf: Bytes, item: RlpItem): Receipt {
+    if (!item.list) {
+      // eth/68 typed receipt: string holding type || rlp([status, cumGas, bloom, logs])
+      const envelope = stringOf(buf, item)
+      if (envelope.length === 0 || envelope[0] >= 0x80) {
+        throw new DecodeError('RECEIPT_BAD_ENVELOPE', 'typed receipt must start with its type byte')
+      }
+      return Receipt.fromConsensus(envelope[0], envelope, envelope.subarray(1))
+    }
+    const f = listItems(buf, item, 4)
+    if (f.length !== 4) throw new DecodeError('RECEIPT_WRONG_FIELD_COUNT', `receipt has ${f.length} fields, expected 4`)
+    if (!f[2].list && f[2].end - f[2].start === BLOOM_BYTES) {
+      // eth/68 legacy receipt: [statusOrRoot, cumGas, bloom, logs]
+      return Receipt.fromConsensus(0, rawOf(buf, item), rawOf(buf, item))
+    }
+    // eth/69: [type, statusOrRoot, cumGas, logs]
+    const type = Number(bigIntOf(buf, f[0], 'receipt type', 1))
+    return new Receipt('eth69', type, statusOf(buf, f[1]), bigIntOf(buf, f[2], 'cumulativeGasUsed', 8), undefined, buf, checkLogsList(f[3]), undefined)
+  }
+
+  /** From the consensus encoding (trie value): legacy list, or type || rlp(list). */
+  static fromConsensus(type: number, consensusBytes: Bytes, list: Bytes): Receipt {
+    const f = listItems(list, decodeItem(list), 4)
+    if (f.length !== 4) throw new DecodeError('RECEIPT_WRONG_FIELD_COUNT', `receipt has ${f.length} fields, expected 4`)
+    return new Receipt(
+      'eth68',
+      type,
+      statusOf(list, f[0]),
+      bigIntOf(list, f[1], 'cumulativeGasUsed', 8),
+      fixedOf(list, f[2], BLOOM_BYTES, 'receipt bloom'),
+      list,
+      checkLogsList(f[3]),
+      consensusBytes,
+    )
+  }
+
+  logs(): Log[] {
+    return (this.cachedLogs ??= decodeLogs(this.buf, this.logsItem))
+  }
+
+  /** The raw logs list as received. */
+  logsRaw(): Bytes {
+    return rawOf(this.buf, this.logsItem)
+  }
+
+  /** Bloom computed from the logs (never trusted from the wire). */
+  computeBloom(): Bytes {
+    return logsBloom(this.logs())
+  }
+
+  /** True for a post-Byzantium status receipt; false for a pre-Byzantium state-root receipt. */
+  get hasStatus(): boolean {
+    return this.statusOrRoot.length !== 32
+  }
+
+  /** Trie value: the received bytes for eth/68; rebuilt with a derived bloom for eth/69. */
+  consensusEncoding(bloom: Bytes = this.receivedBloom ?? this.computeBloom()): Bytes {
+    if (this.consensusBytes !== undefined) return this.consensusBytes
+    const list = encodeListOfEncoded([encode(this.statusOrRoot), encode(this.cumulativeGasUsed), encode(bloom), this.logsRaw()])
+    if (this.type === 0) return list
+    const out = new Uint8Array(list.length + 1)
+    out[0] = this.type
+    out.set(list, 1)
+    return out
+  }
+
+  /** Compact eth/69 item: rlp([type, statusOrRoot, cumulativeGas, logs]). */
+  eth69Encoding(): Bytes {
+    return encodeListOfEncoded([encode(this.type), encode(this.statusOrRoot), encode(this.cumulativeGasUsed), this.logsRaw()])
+  }
+}
+
+function statusOf(buf: Bytes, item: RlpItem): Bytes {
+  const s = stringOf(buf, item)
+  if (s.length === 32) return s
+  if (s.length === 0 || (s.length === 1 && s[0] === 1)) return s
+  throw new DecodeError('RECEIPT_BAD_STATUS', `receipt status must be empty, 0x01 or a 32-byte root (got ${s.length} bytes)`)
+}
+
+function checkLogsList(item: RlpItem): RlpItem {
+  if (!item.list) throw new DecodeError('RLP_EXPECTED_LIST', 'receipt logs must be a list')
+  return item
+}
+
+/** A block's receipts, decoded from one element of a Receipts message (or a stored value). */
+export function decodeBlockReceipts(buf: Bytes, maxItems = Number.MAX_SAFE_INTEGER): Receipt[] {
+  return listItems(buf, decodeItem(buf), maxItems).map((item) => Receipt.fromListItem(buf, item))
+}
+
+/** Receipts of one block from a list item inside a larger message (no copy). */
+export function blockReceiptsAt(buf: Bytes, item: RlpItem, maxItems = Number.MAX_SAFE_INTEGER): Receipt[] {
+  return listItems(buf, item, maxItems).map((child) => Receipt.fromListItem(buf, child))
+}
+
+/** The compact (eth/69) encoding of a block's receipts, as the store keeps it. */
+export function encodeReceiptsEth69(receipts: readonly Receipt[]): Bytes {
+  return encodeListOfEncoded(receipts.map((r) => r.eth69Encoding()))
+}
+
+/** The eth/68 encoding of a block's receipts (typed receipts wrapped as strings). */
+export function encodeReceiptsEth68(receipts: readonly Receipt[]): Bytes {
+  return encodeListOfEncoded(
+    receipts.map((r) => {
+      const c = r.consensusEncoding()
+      return r.type === 0 ? c : encode(c)
+    }),
+  )
+}

@@ -1,0 +1,251 @@
+/**
+ * Transactions as they sit in a block body: a legacy tx is an RLP list, a typed tx (EIP-2718) is an
+ * RLP string holding `type || rlp(payload)`. The "envelope" (the list bytes, or type||payload) is
+ * what the transactions trie stores and what the tx hash covers, so it is kept as received.
+ * Fields are decoded on demand by `decodeTransaction`.
+ */
+import { DecodeError } from '../errors.js'
+import { type Bytes, EMPTY_BYTES } from './bytes.js'
+import { keccak256 } from './keccak.js'
+import { recoverAddress } from './secp256k1.js'
+import {
+  bigIntOf,
+  decodeItem,
+  encode,
+  encodeListOfEncoded,
+  fixedOf,
+  listItems,
+  rawOf,
+  stringOf,
+  type RlpItem,
+} from './rlp.js'
+
+export const TxType = { Legacy: 0, AccessList: 1, DynamicFee: 2, Blob: 3, SetCode: 4 } as const
+export type TxTypeId = (typeof TxType)[keyof typeof TxType]
+
+/** Fields per type, signature included (yParity/v, r, s are always the last three). */
+const FIELD_COUNT: Record<number, number> = { 0: 9, 1: 11, 2: 12, 3: 14, 4: 13 }
+
+export interface AccessListStats {
+  addresses: number
+  storageKeys: number
+}
+
+export interface DecodedTransaction {
+  type: number
+  /** Undefined for legacy transactions without EIP-155 replay protection. */
+  chainId: bigint | undefined
+  nonce: bigint
+  /** Legacy and access-list txs: gasPrice. Others: undefined. */
+  gasPrice: bigint | undefined
+  maxPriorityFeePerGas: bigint | undefined
+  maxFeePerGas: bigint | undefined
+  gasLimit: bigint
+  /** Undefined for contract creation. */
+  to: Bytes | undefined
+  value: bigint
+  data: Bytes
+  accessList: AccessListStats
+  /** Raw access list item (for JSON rendering); undefined for legacy txs. */
+  accessListItem: RlpItem | undefined
+  maxFeePerBlobGas: bigint | undefined
+  blobVersionedHashes: Bytes[] | undefined
+  /** Raw authorization list item (EIP-7702); undefined for other types. */
+  authorizationListItem: RlpItem | undefined
+  authorizationCount: number
+  /** Legacy: v as sent. Typed: yParity (0 or 1). */
+  v: bigint
+  r: bigint
+  s: bigint
+  rBytes: Bytes
+  sBytes: Bytes
+  /** The buffer the item positions refer to (the payload list). */
+  payload: Bytes
+  fields: RlpItem[]
+}
+
+/** A transaction as received: its envelope bytes and type; decoded fields on demand. */
+export class Transaction {
+  private cachedHash: Bytes | undefined
+  private cachedDecoded: DecodedTransaction | undefined
+
+  constructor(
+    readonly type: number,
+    /** Trie value and hash preimage: list RLP (legacy) or type || rlp(payload). */
+    readonly envelope: Bytes,
+  ) {}
+
+  /** From one element of a body's transaction list. */
+  static fromBodyItem(buf: Bytes, item: RlpItem): Transaction {
+    if (item.list) return new Transaction(TxType.Legacy, rawOf(buf, item))
+    const envelope = stringOf(buf, item)
+    if (envelope.length === 0) throw new DecodeError('TX_EMPTY', 'empty typed transaction')
+    const type = envelope[0]
+    if (type >= 0x80) throw new DecodeError('TX_BAD_ENVELOPE', `typed transaction starts with ${type}`)
+    return new Transaction(type, envelope)
+  }
+
+  /** From network/JSON-RPC "raw transaction" form: list RLP (legacy) or type || rlp(payload). */
+  static fromEnvelope(envelope: Bytes): Transaction {
+    if (envelope.length === 0) throw new DecodeError('TX_EMPTY', 'empty transaction')
+    if (envelope[0] >= 0xc0) return new Transaction(TxType.Legacy, envelope)
+    if (envelope[0] >= 0x80) throw new DecodeError('TX_BAD_ENVELOPE', `transaction starts with ${envelope[0]}`)
+    return new Transaction(envelope[0], envelope)
+  }
+
+  get hash(): Bytes {
+    return (this.cachedHash ??= keccak256(this.envelope))
+  }
+
+  /** Decodes and shape-checks every field (throws DecodeError). */
+  decode(): DecodedTransaction {
+    return (this.cachedDecoded ??= decodeTransaction(this.type, this.envelope))
+  }
+
+  /** The item as it appears in a block body's tx list (legacy list, or string wrapping the envelope). */
+  bodyItem(): Bytes {
+    return this.type === TxType.Legacy ? this.envelope : encode(this.envelope)
+  }
+
+  /** Hash that the sender signed. */
+  signingHash(): Bytes {
+    const d = this.decode()
+    const unsigned = d.fields.slice(0, d.fields.length - 3).map((f) => rawOf(d.payload, f))
+    if (this.type === TxType.Legacy) {
+      if (d.chainId !== undefined) {
+        // EIP-155: rlp([nonce, gasPrice, gas, to, value, data, chainId, 0, 0])
+        const zero = encode(EMPTY_BYTES)
+        return keccak256(encodeListOfEncoded([...unsigned, encode(d.chainId), zero, zero]))
+      }
+      return keccak256(encodeListOfEncoded(unsigned))
+    }
+    const body = encodeListOfEncoded(unsigned)
+    const pre = new Uint8Array(body.length + 1)
+    pre[0] = this.type
+    pre.set(body, 1)
+    return keccak256(pre)
+  }
+
+  /** Recovery id (0/1) from v or yParity; undefined when v is malformed. */
+  recoveryId(): number | undefined {
+    const d = this.decode()
+    if (this.type !== TxType.Legacy) return d.v <= 1n ? Number(d.v) : undefined
+    if (d.v === 27n || d.v === 28n) return Number(d.v - 27n)
+    if (d.chainId !== undefined) return Number(d.v - 35n - d.chainId * 2n)
+    return undefined
+  }
+
+  /** Sender address, or undefined if the signature does not recover. */
+  recoverSender(): Bytes | undefined {
+    const d = this.decode()
+    const recId = this.recoveryId()
+    if (recId === undefined) return undefined
+    return recoverAddress(this.signingHash(), d.rBytes, d.sBytes, recId)
+  }
+}
+
+function accessListStats(buf: Bytes, item: RlpItem): AccessListStats {
+  let addresses = 0
+  let storageKeys = 0
+  for (const entry of listItems(buf, item)) {
+    const parts = listItems(buf, entry, 2)
+    if (parts.length !== 2) throw new DecodeError('TX_BAD_ACCESS_LIST', 'access list entry must be [address, keys]')
+    fixedOf(buf, parts[0], 20, 'access list address')
+    for (const key of listItems(buf, parts[1])) fixedOf(buf, key, 32, 'access list storage key')
+    addresses++
+    storageKeys += listItems(buf, parts[1]).length
+  }
+  return { addresses, storageKeys }
+}
+
+function authorizationCount(buf: Bytes, item: RlpItem): number {
+  const auths = listItems(buf, item)
+  for (const a of auths) {
+    // [chainId, address, nonce, yParity, r, s]
+    const f = listItems(buf, a, 6)
+    if (f.length !== 6) throw new DecodeError('TX_BAD_AUTHORIZATION', 'authorization must have 6 fields')
+    bigIntOf(buf, f[0], 'authorization chainId')
+    fixedOf(buf, f[1], 20, 'authorization address')
+    bigIntOf(buf, f[2], 'authorization nonce', 8)
+    bigIntOf(buf, f[3], 'authorization yParity', 1)
+    bigIntOf(buf, f[4], 'authorization r')
+    bigIntOf(buf, f[5], 'authorization s')
+  }
+  return auths.length
+}
+
+function decodeTo(buf: Bytes, item: RlpItem, allowCreate: boolean): Bytes | undefined {
+  const s = stringOf(buf, item)
+  if (s.length === 0) {
+    if (!allowCreate) throw new DecodeError('TX_MISSING_TO', 'this transaction type cannot create a contract')
+    return undefined
+  }
+  if (s.length !== 20) throw new DecodeError('RLP_WRONG_SIZE', `to must be 20 bytes, got ${s.length}`)
+  return s
+}
+
+export function decodeTransaction(type: number, envelope: Bytes): DecodedTransaction {
+  const expected = FIELD_COUNT[type]
+  if (expected === undefined) throw new DecodeError('TX_TYPE_UNKNOWN', `unknown transaction type ${type}`)
+  const payload = type === TxType.Legacy ? envelope : envelope.subarray(1)
+  const f = listItems(payload, decodeItem(payload), expected)
+  if (f.length !== expected) {
+    throw new DecodeError('TX_WRONG_FIELD_COUNT', `type ${type} transaction has ${f.length} fields, expected ${expected}`)
+  }
+  const u = (i: number, what: string, max = 32) => bigIntOf(payload, f[i], what, max)
+  const sig = (i: number) => {
+    const rBytes = stringOf(payload, f[i + 1])
+    const sBytes = stringOf(payload, f[i + 2])
+    return { v: u(i, 'v'), r: u(i + 1, 'r'), s: u(i + 2, 's'), rBytes, sBytes }
+  }
+  if (type === TxType.Legacy) {
+    const s = sig(6)
+    const chainId = s.v >= 35n ? (s.v - 35n) / 2n : undefined
+    return {
+      type,
+      chainId,
+      nonce: u(0, 'nonce', 8),
+      gasPrice: u(1, 'gasPrice'),
+      maxPriorityFeePerGas: undefined,
+      maxFeePerGas: undefined,
+      gasLimit: u(2, 'gasLimit', 8),
+      to: decodeTo(payload, f[3], true),
+      value: u(4, 'value'),
+      data: stringOf(payload, f[5]),
+      accessList: { addresses: 0, storageKeys: 0 },
+      accessListItem: undefined,
+      maxFeePerBlobGas: undefined,
+      blobVersionedHashes: undefined,
+      authorizationListItem: undefined,
+      authorizationCount: 0,
+      ...s,
+      payload,
+      fields: f,
+    }
+  }
+  const dynamic = type >= TxType.DynamicFee
+  const base = dynamic ? 1 : 0 // dynamic-fee types carry two fee fields where type 1 has gasPrice
+  const sigAt = expected - 3
+  return {
+    type,
+    chainId: u(0, 'chainId'),
+    nonce: u(1, 'nonce', 8),
+    gasPrice: dynamic ? undefined : u(2, 'gasPrice'),
+    maxPriorityFeePerGas: dynamic ? u(2, 'maxPriorityFeePerGas') : undefined,
+    maxFeePerGas: dynamic ? u(3, 'maxFeePerGas') : undefined,
+    gasLimit: u(3 + base, 'gasLimit', 8),
+    to: decodeTo(payload, f[4 + base], type <= TxType.DynamicFee),
+    value: u(5 + base, 'value'),
+    data: stringOf(payload, f[6 + base]),
+    accessList: accessListStats(payload, f[7 + base]),
+    accessListItem: f[7 + base],
+    maxFeePerBlobGas: type === TxType.Blob ? u(9, 'maxFeePerBlobGas') : undefined,
+    blobVersionedHashes:
+      type === TxType.Blob ? listItems(payload, f[10]).map((h) => fixedOf(payload, h, 32, 'blob versioned hash')) : undefined,
+    authorizationListItem: type === TxType.SetCode ? f[9] : undefined,
+    authorizationCount: type === TxType.SetCode ? authorizationCount(payload, f[9]) : 0,
+    ...sig(sigAt),
+    payload,
+    fields: f,
+  }
+}
