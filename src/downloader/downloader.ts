@@ -120,6 +120,8 @@ interface SourceState {
   pool: SourcePool
   tracker: RateTracker
   inFlight: Record<ItemKind, number>
+  /** Items delivered since the last re-plan. */
+  delivered: number
 }
 
 interface Anchor {
@@ -211,21 +213,29 @@ export class Downloader {
       if (this.stopped) return undefined
       const slot = this.slots.get(this.handed)
       if (slot && this.isComplete(slot)) {
-        this.handed++
-        this.handedHashes.set(slot.number, slot.header!.hash)
+        const block = this.handOut(slot)
         this.schedule()
-        return {
-          number: slot.number,
-          header: slot.header!,
-          body: slot.body,
-          receipts: slot.receipts,
-          sources: { ...slot.sources },
-        }
+        return block
       }
       if (!this.opts.follow && this.handed > this.opts.target()) return undefined
       await new Promise<void>((resolve) => (this.wakeConsumer = resolve))
       this.wakeConsumer = undefined
     }
+  }
+
+  /**
+   * Takes up to `max` further blocks that are already complete, without waiting (lets the consumer
+   * batch what is ready instead of making one round trip per block).
+   */
+  takeReady(max: number): DownloadedBlock[] {
+    const out: DownloadedBlock[] = []
+    while (out.length < max && !this.fatal && !this.stopped) {
+      const slot = this.slots.get(this.handed)
+      if (!slot || !this.isComplete(slot)) break
+      out.push(this.handOut(slot))
+    }
+    if (out.length > 0) this.schedule()
+    return out
   }
 
   /** Block `n` (and everything below) passed validation: free its memory. */
@@ -263,12 +273,34 @@ export class Downloader {
     this.schedule()
   }
 
+  /**
+   * Re-plan after a stall: forget backoffs and failure counts so every source gets a fresh chance,
+   * and report sources that delivered nothing since the last re-plan so their pool can rotate them.
+   */
+  replan(): void {
+    for (const slot of this.slots.values()) {
+      slot.failures.clear()
+      slot.retryAt.clear()
+    }
+    for (const state of this.sources.values()) {
+      if (state.delivered === 0) state.pool.report(state.peer, 'useless', 'delivered nothing during a stall')
+      state.delivered = 0
+    }
+    this.schedule()
+  }
+
   /** Statistics for logs, metrics and the stall watchdog. */
   stats(): { handed: number; tip: number; inFlight: number; bytes: number; sources: number } {
     return { handed: this.handed, tip: this.tip.number, inFlight: this.inFlight, bytes: this.bytes, sources: this.sources.size }
   }
 
   // ---------------------------------------------------------------------------------------------
+
+  private handOut(slot: Slot): DownloadedBlock {
+    this.handed++
+    this.handedHashes.set(slot.number, slot.header!.hash)
+    return { number: slot.number, header: slot.header!, body: slot.body, receipts: slot.receipts, sources: { ...slot.sources } }
+  }
 
   private addSource(pool: SourcePool, peer: SourcePeer): void {
     if (this.sources.has(peer)) return
@@ -277,6 +309,7 @@ export class Downloader {
       pool,
       tracker: new RateTracker(this.config.targetRttMs, INITIAL_ITEMS),
       inFlight: { headers: 0, bodies: 0, receipts: 0, blocks: 0 },
+      delivered: 0,
     })
   }
 
@@ -531,6 +564,7 @@ export class Downloader {
     work(signal)
       .then((used) => {
         state.tracker.update(kind, used, performance.now() - started)
+        state.delivered += used
         if (used < asked) this.softFail(state, slots, parts, used === 0)
       })
       .catch((err: unknown) => this.requestFailed(state, kind, slots, parts, err))

@@ -54,6 +54,8 @@ export interface SourcePeer {
   getBodies(hashes: readonly Bytes[], opts?: RequestOptions): Promise<Bytes[]>
   /** Raw receipt list RLP per block, eth/68 or eth/69 form; possibly fewer or skipping items. */
   getReceipts(hashes: readonly Bytes[], opts?: RequestOptions): Promise<Bytes[]>
+  /** Highest block the source considers final (JSON-RPC `finalized` tag); the reorg window's floor. */
+  finalized?(): Promise<number | undefined>
   /** Whole blocks by number range, for sources that serve them in one call (JSON-RPC). */
   getBlocks?(from: number, count: number, withReceipts: boolean, opts?: RequestOptions): Promise<RawBlock[]>
 }
