@@ -16,8 +16,9 @@ export class EthashEngine implements ConsensusAdapter {
   readonly maxExtraData = 32
   readonly verifier: EthashVerifier
 
-  constructor(options: EthashOptions = DEFAULT_ETHASH) {
-    this.verifier = new EthashVerifier(options)
+  /** Pass a shared verifier to reuse its epoch caches across chains (e.g. many tests, one epoch). */
+  constructor(options: EthashOptions | EthashVerifier = DEFAULT_ETHASH) {
+    this.verifier = options instanceof EthashVerifier ? options : new EthashVerifier(options)
   }
 
   verifyHeader(header: BlockHeader, ctx: EngineContext): ValidationError[] {
