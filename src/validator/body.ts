@@ -9,10 +9,10 @@ import { DecodeError, ValidationError } from '../errors.js'
 import type { BlockBody } from '../primitives/body.js'
 import { equalBytes, type Bytes } from '../primitives/bytes.js'
 import type { BlockHeader } from '../primitives/header.js'
-import type { Transaction } from '../primitives/transaction.js'
+import { type Transaction, TxType } from '../primitives/transaction.js'
 import { orderedTrieRoot } from '../primitives/trie.js'
 import { recoverSendersInto } from './senders.js'
-import { atTransaction, blobParams, decodeOrError, txBlockContext, validateDecodedTransaction } from './transaction.js'
+import { atTransaction, blobParams, decodeOrError, txBlockContext, validateTransaction } from './transaction.js'
 
 export const BodyErrorCode = {
   /** The transaction, ommer or withdrawal lists do not decode. */
@@ -71,15 +71,12 @@ function validateTransactions(header: BlockHeader, txs: Transaction[], rules: Fo
   let blobGas = 0n
   const { gasPerBlob, maxBlobsPerBlock } = blobParams(rules)
   for (let i = 0; i < txs.length; i++) {
-    const decoded = decodeOrError(txs[i])
-    if (decoded instanceof ValidationError) {
-      out.push(atTransaction(i, decoded))
-      continue
-    }
-    const errors = validateDecodedTransaction(decoded, rules, block)
+    const errors = validateTransaction(txs[i], rules, block)
     if (errors.length === 0) passed.push(i)
     for (const err of errors) out.push(atTransaction(i, err))
-    if (decoded.blobVersionedHashes) blobGas += gasPerBlob * BigInt(decoded.blobVersionedHashes.length)
+    if (txs[i].type !== TxType.Blob) continue
+    const decoded = decodeOrError(txs[i]) // cached by the validation above
+    if (!(decoded instanceof ValidationError)) blobGas += gasPerBlob * BigInt(decoded.blobVersionedHashes?.length ?? 0)
   }
   if (rules.isActive('cancun')) validateBlobGas(header, blobGas, gasPerBlob * BigInt(maxBlobsPerBlock), out)
   return passed

@@ -192,10 +192,8 @@ export function decodeOrError(tx: Transaction): DecodedTransaction | ValidationE
   }
 }
 
-function checkType(tx: DecodedTransaction, rules: ForkRules, out: ValidationError[]): void {
-  if (!isTxTypeActive(tx.type, rules)) {
-    out.push(fail(TxErrorCode.TypeNotSupported, `transaction type ${tx.type} is not allowed at ${rules.fork}`, { type: tx.type, fork: rules.fork }))
-  }
+function typeNotSupported(type: number, rules: ForkRules): ValidationError {
+  return fail(TxErrorCode.TypeNotSupported, `transaction type ${type} is not allowed at ${rules.fork}`, { type, fork: rules.fork })
 }
 
 function checkSignature(tx: DecodedTransaction, rules: ForkRules, out: ValidationError[]): void {
@@ -292,6 +290,8 @@ function checkAgainstBlock(tx: DecodedTransaction, block: TxBlockContext, out: V
  * header; without it the transaction is judged on its own (as TransactionTests do).
  */
 export function validateTransaction(tx: Transaction, rules: ForkRules, block?: TxBlockContext): ValidationError[] {
+  // A type the fork does not know has no defined payload: decoding it would only add noise.
+  if (!isTxTypeActive(tx.type, rules)) return [typeNotSupported(tx.type, rules)]
   const decoded = decodeOrError(tx)
   if (decoded instanceof ValidationError) return [decoded]
   return validateDecodedTransaction(decoded, rules, block)
@@ -299,7 +299,7 @@ export function validateTransaction(tx: Transaction, rules: ForkRules, block?: T
 
 export function validateDecodedTransaction(tx: DecodedTransaction, rules: ForkRules, block?: TxBlockContext): ValidationError[] {
   const out: ValidationError[] = []
-  checkType(tx, rules, out)
+  if (!isTxTypeActive(tx.type, rules)) out.push(typeNotSupported(tx.type, rules))
   checkSignature(tx, rules, out)
   checkGas(tx, rules, out)
   checkBlobs(tx, rules, out)
