@@ -10,7 +10,9 @@ import type { BlockBody } from '../primitives/body.js'
 import { type Bytes, bytesToHex, equalBytes } from '../primitives/bytes.js'
 import type { BlockHeader } from '../primitives/header.js'
 import type { Receipt } from '../primitives/receipt.js'
+import { validateBody } from './body.js'
 import { headerRules, validateHeader } from './header.js'
+import { validateReceipts } from './receipts.js'
 
 export const BLOCK_ERRORS = {
   DECODE: 'BLOCK_DECODE',
@@ -122,5 +124,16 @@ export function validateBlock(chain: Chain, block: BlockInput, parent: BlockHead
     consensusState: opts.consensusState,
   })
   errors.push(...validateOmmers(chain, header, body, parent, opts))
+  const rules = headerRules(chain, header, opts.parentTotalDifficulty)
+  errors.push(...validateBody(header, body, rules, { recoverSenders: opts.recoverSenders }))
+  if (block.receipts) {
+    let txTypes: number[] | undefined
+    try {
+      txTypes = body.transactions().map((tx) => tx.type)
+    } catch {
+      // The body's decode failure is already reported by validateBody; receipts cannot be matched.
+    }
+    if (txTypes) errors.push(...validateReceipts(header, block.receipts, txTypes.length, { rules, txTypes }))
+  }
   return errors
 }

@@ -1,9 +1,11 @@
 /**
- * Fee-market arithmetic shared by header and transaction checks: the EIP-1559 base fee, the
- * EIP-4844 excess blob gas (with EIP-7918's reserve price from Osaka on) and the blob base fee.
+ * Fee-market arithmetic of the header checks: the EIP-1559 base fee and the
+ * EIP-4844 excess blob gas (with EIP-7918's reserve price from Osaka on). The blob base fee itself
+ * lives with the transaction rules (transaction.ts), which price blob transactions with it.
  */
 import { type BlobParams, GAS_PER_BLOB } from '../chain/forks.js'
 import type { BlockHeader } from '../primitives/header.js'
+import { fakeExponential } from './transaction.js'
 
 export const ELASTICITY_MULTIPLIER = 2n
 const BASE_FEE_CHANGE_DENOMINATOR = 8n
@@ -23,24 +25,6 @@ export function nextBaseFee(parent: BlockHeader, parentBaseFee: bigint): bigint 
   return parentBaseFee > delta ? parentBaseFee - delta : 0n
 }
 
-/** factor * e^(numerator / denominator), the EIP-4844 integer approximation. */
-export function fakeExponential(factor: bigint, numerator: bigint, denominator: bigint): bigint {
-  let i = 1n
-  let output = 0n
-  let accum = factor * denominator
-  while (accum > 0n) {
-    output += accum
-    accum = (accum * numerator) / (denominator * i)
-    i++
-  }
-  return output / denominator
-}
-
-/** Blob base fee (wei per blob gas) for a block with this excess blob gas. */
-export function blobBaseFee(excessBlobGas: bigint, params: BlobParams): bigint {
-  return fakeExponential(MIN_BLOB_BASE_FEE, excessBlobGas, params.baseFeeUpdateFraction)
-}
-
 /**
  * Expected excessBlobGas of a block whose parent is `parent`, under the block's blob parameters.
  * `reservePrice` enables EIP-7918 (Osaka on).
@@ -51,7 +35,7 @@ export function nextExcessBlobGas(parent: BlockHeader, params: BlobParams, reser
   const targetGas = BigInt(params.target) * GAS_PER_BLOB
   if (parentExcess + parentUsed < targetGas) return 0n
   if (reservePrice && parent.baseFeePerGas !== undefined) {
-    const blobPrice = blobBaseFee(parentExcess, params) * GAS_PER_BLOB
+    const blobPrice = fakeExponential(MIN_BLOB_BASE_FEE, parentExcess, params.baseFeeUpdateFraction) * GAS_PER_BLOB
     if (BLOB_BASE_COST * parent.baseFeePerGas > blobPrice) {
       return parentExcess + (parentUsed * BigInt(params.max - params.target)) / BigInt(params.max)
     }
