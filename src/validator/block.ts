@@ -12,7 +12,7 @@ import type { BlockHeader } from '../primitives/header.js'
 import type { Receipt } from '../primitives/receipt.js'
 import { validateBody } from './body.js'
 import { headerRules, validateHeader } from './header.js'
-import { validateReceipts } from './receipts.js'
+import { validateRawReceipts, validateReceipts } from './receipts.js'
 
 export const BLOCK_ERRORS = {
   DECODE: 'BLOCK_DECODE',
@@ -39,7 +39,8 @@ export interface Ancestry {
 export interface BlockInput {
   header: BlockHeader
   body: BlockBody
-  receipts?: Receipt[]
+  /** Decoded receipts, or the raw receipt list (eth/68 or eth/69 form) to decode and check. */
+  receipts?: Receipt[] | Bytes
 }
 
 export interface BlockValidationOptions {
@@ -133,7 +134,15 @@ export function validateBlock(chain: Chain, block: BlockInput, parent: BlockHead
     } catch {
       // The body's decode failure is already reported by validateBody; receipts cannot be matched.
     }
-    if (txTypes) errors.push(...validateReceipts(header, block.receipts, txTypes.length, { rules, txTypes }))
+    if (txTypes) {
+      const receiptOpts = { rules, txTypes }
+      const receipts = block.receipts
+      errors.push(
+        ...(receipts instanceof Uint8Array
+          ? validateRawReceipts(header, receipts, txTypes.length, receiptOpts)
+          : validateReceipts(header, receipts, txTypes.length, receiptOpts)),
+      )
+    }
   }
   return errors
 }
