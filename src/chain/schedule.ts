@@ -93,6 +93,8 @@ export class ForkSchedule {
   }
 
   private isMergedByNumber(number: number, latest: number): boolean {
+    // No TTD: the chain never merges (BSC takes Shanghai/Cancun/Prague without proof of stake).
+    if (this.terminalTotalDifficulty === undefined) return false
     if (latest >= SHANGHAI) return true
     if (this.mergeBlock !== undefined) return number >= this.mergeBlock
     return this.terminalTotalDifficulty === 0n
@@ -100,7 +102,10 @@ export class ForkSchedule {
 
   rulesAt(number: number, timestamp: number, postMerge?: boolean): ForkRules {
     const fork = this.forkAt(number, timestamp, postMerge)
-    return rulesAt(this.chainId, fork, this.blobParams(fork))
+    const rules = rulesAt(this.chainId, fork, this.blobParams(fork))
+    if (forkIndex(fork) <= PARIS || this.terminalTotalDifficulty !== undefined) return rules
+    // A never-merging chain past Shanghai: every later fork applies, proof of stake does not.
+    return { ...rules, isActive: (f) => f !== 'paris' && rules.isActive(f) }
   }
 
   /** Blob parameters of the latest fork at or before `fork` that defines them (from Cancun on). */

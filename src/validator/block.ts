@@ -107,7 +107,7 @@ export function validateOmmers(chain: Chain, header: BlockHeader, body: BlockBod
       if (ancestry) errors.push(at(fail(BLOCK_ERRORS.OMMER_UNKNOWN_PARENT, 'ommer parent is not a recent ancestor')))
       return
     }
-    for (const e of validateHeader(ommer, { chain, parent: ommerParent, ommer: true })) errors.push(at(e))
+    for (const e of validateHeader(ommer, { chain, parent: ommerParent })) errors.push(at(e))
   })
   return errors
 }

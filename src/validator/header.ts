@@ -49,8 +49,6 @@ export interface HeaderContext {
   parentTotalDifficulty?: bigint
   /** Consensus engine state in force (Clique signers, Parlia validators). */
   consensusState?: ConsensusState
-  /** Validating an ommer header. */
-  ommer?: boolean
 }
 
 interface CheckInput {
@@ -215,7 +213,7 @@ export function validateHeader(header: BlockHeader, ctx: HeaderContext): Validat
   // Before the merge the engine owns difficulty and seal; a zero-difficulty header there already
   // failed the merge-transition check, and its PoW difficulty error would only repeat it.
   if (!rules.isActive('paris') && !(header.difficulty === 0n && errors.some((e) => e.code === HEADER_ERRORS.MERGE_TRANSITION))) {
-    errors.push(...ctx.chain.consensus.verifyHeader(header, { rules, parent, ommer: ctx.ommer, state: ctx.consensusState }))
+    errors.push(...ctx.chain.consensus.verifyHeader(header, { rules, parent, state: ctx.consensusState }))
   }
   return errors
 }

@@ -68,6 +68,19 @@ describe('Clique (real Goerli blocks)', () => {
     expect(validateHeader(header, { chain: goerli, consensusState: inTurn }).map((e) => e.code)).toEqual(['CLIQUE_DIFFICULTY'])
   })
 
+  it('a signer may not seal again within floor(signers / 2) + 1 blocks', () => {
+    const signer = GENESIS_SIGNER.slice(2)
+    const other = '00'.repeat(20)
+    const block2 = goerliBlocks[1]
+    // Two signers: limit 2. Having sealed block 1, the signer may not seal block 2, but may seal block 3.
+    const snap = (n: number): CliqueSnapshot => ({ number: n, signers: [other, signer], recents: new Map([[n, signer]]), votes: new Map() })
+    const codes = validateHeader(block2, { chain: goerli, parent: goerliBlocks[0], consensusState: snap(1) }).map((e) => e.code)
+    expect(codes).toContain('CLIQUE_RECENTLY_SIGNED')
+    const block3 = goerliBlocks[2]
+    const later = validateHeader(block3, { chain: goerli, parent: block2, consensusState: snap(1) }).map((e) => e.code)
+    expect(later).not.toContain('CLIQUE_RECENTLY_SIGNED')
+  })
+
   it('tallies votes: a majority authorizes a new signer', () => {
     const engine = goerli.consensus
     const candidate = hexToBytes('0x00000000000000000000000000000000000000aa')

@@ -20,6 +20,13 @@ describe('Parlia (12 real BNB Smart Chain headers)', () => {
     for (let i = 2; i < headers.length; i++) expect(equalBytes(headers[i].parentHash, headers[i - 1].hash)).toBe(true)
   })
 
+  it('BSC never merges: after Shanghai/Cancun its rules keep proof of authority', () => {
+    const rules = bsc.rulesAt(40_000_000, 1_720_000_000)
+    expect(rules.isActive('cancun')).toBe(true)
+    expect(rules.isActive('paris')).toBe(false)
+    expect(bsc.rulesAt(7_706_001, 1_590_000_000).fork).toBe('muirGlacier')
+  })
+
   it('every seal (chain id in the seal hash) recovers to the coinbase', () => {
     for (const h of headers) expect(bytesToHex(engine.signer(h) as Uint8Array)).toBe(bytesToHex(h.coinbase))
   })

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs'
 import { relative } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
+import type { BlocktestBlockLine, BlocktestHeadLine } from '../../src/cli/commands/blocktest.js'
 import { fixturePath } from '../fixtures.js'
 import { ensureBuilt, runCli } from './built-cli.js'
 
@@ -20,21 +21,8 @@ const DIRS = [fixturePath('ethereum-tests', 'BlockchainTests'), fixturePath('eth
  */
 const EXECUTION_ONLY = new Set(['BlockWrongResetGas', 'BlockWrongStoreClears', 'BlockWrongStoreSetGas', 'SimpleTxCosts20000'].map((t) => `bcForkBlockTest.json/${t}`))
 
-interface BlockLine {
-  file: string
-  test: string
-  block: number
-  expect: 'valid' | 'invalid'
-  result: 'accepted' | 'rejected'
-  error: string | null
-}
-
-interface HeadLine {
-  file: string
-  test: string
-  head: string
-  lastblockhash: string
-}
+type BlockLine = BlocktestBlockLine
+type HeadLine = BlocktestHeadLine
 
 /** INDEX.md: per file, exception name -> class tag (H/T/R/S), and the block / invalid counts. */
 function readIndex(suite: string): Map<string, { tags: Map<string, string>; blocks: number; invalid: number }> {

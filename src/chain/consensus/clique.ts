@@ -113,7 +113,8 @@ export class CliqueEngine implements ConsensusAdapter {
     if (index < 0) return [...errors, sealError(SEAL_ERRORS.CLIQUE_UNAUTHORIZED_SIGNER, `signer 0x${signer} is not authorized`, { signer: `0x${signer}` })]
     const limit = Math.floor(snap.signers.length / 2) + 1
     for (const [seen, recent] of snap.recents) {
-      if (recent === signer && (header.number < limit || seen > header.number - limit)) {
+      // A signer may seal again once `limit` blocks passed (geth's uint64 math: never before block `limit`).
+      if (recent === signer && header.number >= limit && seen > header.number - limit) {
         errors.push(sealError(SEAL_ERRORS.CLIQUE_RECENTLY_SIGNED, `signer 0x${signer} signed block ${seen} too recently`))
       }
     }

@@ -104,7 +104,9 @@ export class ParliaEngine implements ConsensusAdapter {
     if (header.number > 0 && header.difficulty !== 1n && header.difficulty !== 2n) {
       errors.push(sealError(SEAL_ERRORS.PARLIA_DIFFICULTY, `difficulty ${header.difficulty} is neither 1 nor 2`))
     }
-    if (ctx.parent && ctx.parent.timestamp + this.config.period > header.timestamp && this.config.bohrTime === undefined) {
+    // Later forks shorten the period (Lorentz 1.5 s, Maxwell 0.75 s, with sub-second time elsewhere): the rule is checked before Bohr only.
+    const fixedPeriod = this.config.bohrTime === undefined || header.timestamp < this.config.bohrTime
+    if (ctx.parent && fixedPeriod && ctx.parent.timestamp + this.config.period > header.timestamp) {
       errors.push(sealError(SEAL_ERRORS.PARLIA_PERIOD, `block sealed ${header.timestamp - ctx.parent.timestamp}s after its parent (period ${this.config.period}s)`))
     }
     const signerBytes = this.signer(header)
@@ -119,7 +121,7 @@ export class ParliaEngine implements ConsensusAdapter {
     if (index < 0) return [...errors, sealError(SEAL_ERRORS.PARLIA_UNAUTHORIZED_VALIDATOR, `signer 0x${signer} is not a validator`, { signer: `0x${signer}` })]
     const limit = Math.floor(snap.validators.length / 2) + 1
     for (const [seen, recent] of snap.recents) {
-      if (recent === signer && seen > header.number - limit) {
+      if (recent === signer && header.number >= limit && seen > header.number - limit) {
         errors.push(sealError(SEAL_ERRORS.PARLIA_RECENTLY_SIGNED, `validator 0x${signer} signed block ${seen} too recently`))
       }
     }

@@ -17,8 +17,6 @@ export type ConsensusState = unknown
 export interface EngineContext {
   rules: ForkRules
   parent?: BlockHeader
-  /** Validating an ommer header rather than a block header. */
-  ommer?: boolean
   /** Engine state in force for this header (from `stateAfter` of the previous header). */
   state?: ConsensusState
 }
