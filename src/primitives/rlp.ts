@@ -227,6 +227,28 @@ export function encodeListOfEncoded(parts: readonly Bytes[]): Bytes {
   return out
 }
 
+function stringSize(s: Bytes): number {
+  return s.length === 1 && s[0] < 0x80 ? 1 : prefixLength(s.length) + s.length
+}
+
+/** rlp(list of byte strings) in one allocation and one copy per string (trie leaves, hot path). */
+export function encodeStringList(strings: readonly Bytes[]): Bytes {
+  let payload = 0
+  for (const s of strings) payload += stringSize(s)
+  const out = new Uint8Array(prefixLength(payload) + payload)
+  let pos = writePrefix(out, 0, payload, 0xc0, 0xf7)
+  for (const s of strings) {
+    if (s.length === 1 && s[0] < 0x80) {
+      out[pos++] = s[0]
+      continue
+    }
+    pos = writePrefix(out, pos, s.length, 0x80, 0xb7)
+    out.set(s, pos)
+    pos += s.length
+  }
+  return out
+}
+
 /** Nested decode into byte strings and arrays (zero-copy); for tests, tools and small structures. */
 export type RlpTree = Bytes | RlpTree[]
 
