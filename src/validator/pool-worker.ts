@@ -4,9 +4,9 @@
  * error is reported as a reply; anything that kills the thread is detected by the pool.
  */
 import { parentPort } from 'node:worker_threads'
-import { importFunction, isWithTransfer, type WorkerReply, type WorkerRequest } from './pool.js'
+import { type WorkerErrorReply, importFunction, isWithTransfer, type WorkerReply, type WorkerRequest } from './pool.js'
 
-function errorReply(id: number, err: unknown): WorkerReply {
+function errorReply(id: number, err: unknown): WorkerErrorReply {
   if (!(err instanceof Error)) return { id, ok: false, error: { name: 'Error', message: String(err) } }
   const { code, details } = err as { code?: unknown; details?: unknown }
   return {
@@ -37,7 +37,9 @@ port.on('message', async (req: WorkerRequest) => {
       port.postMessage(reply)
     } catch {
       // Details that cannot be cloned are dropped rather than leaving the task unanswered.
-      if (!reply.ok) port.postMessage({ ...reply, error: { ...reply.error, details: undefined } })
+      port.postMessage({ ...reply, error: { ...reply.error, details: undefined } })
     }
   }
 })
+
+port.postMessage({ ready: true } satisfies WorkerReply)

@@ -76,10 +76,14 @@ export function isWithTransfer(v: unknown): v is WithTransfer<unknown> {
   return typeof v === 'object' && v !== null && (v as Record<string, unknown>)[TRANSFER] === true
 }
 
-/** The shape of what a worker posts back for one task. */
-export type WorkerReply =
-  | { id: number; ok: true; value: unknown }
-  | { id: number; ok: false; error: { name: string; code?: string; message: string; details?: Record<string, unknown>; stack?: string } }
+export interface WorkerErrorReply {
+  id: number
+  ok: false
+  error: { name: string; code?: string; message: string; details?: Record<string, unknown>; stack?: string }
+}
+
+/** What a worker posts: once `ready` after start-up, then one reply per task. */
+export type WorkerReply = { ready: true } | { id: number; ok: true; value: unknown } | WorkerErrorReply
 
 export interface WorkerRequest {
   id: number
@@ -95,6 +99,8 @@ export interface WorkerPoolOptions {
   maxQueue?: number
   /** Per-worker heap limits (a worker that exceeds them crashes and is replaced). */
   resourceLimits?: ResourceLimits
+  /** Worker script; default the pool's own entry. It must answer like pool-worker does. */
+  entry?: URL
 }
 
 interface Job {
@@ -108,19 +114,24 @@ interface Job {
 interface Slot {
   worker: Worker
   job: Job | undefined
+  /** The worker finished loading; a crash before that is a start-up failure. */
+  ready: boolean
   /** Resolves when the thread has exited. */
   exited: Promise<void>
 }
 
-/** Starts the worker entry; from TypeScript sources (tests, tsx) through the tsx loader. */
-function startWorker(resourceLimits: ResourceLimits | undefined): Worker {
-  const fromSource = import.meta.url.endsWith('.ts')
-  const entry = new URL(fromSource ? './pool-worker.ts' : './pool-worker.js', import.meta.url)
-  if (!fromSource) return new Worker(entry, { resourceLimits })
+/** The worker entry beside this module: the .ts source under tsx/vitest, the built .js otherwise. */
+const DEFAULT_ENTRY = new URL(import.meta.url.endsWith('.ts') ? './pool-worker.ts' : './pool-worker.js', import.meta.url)
+
+/** Starts a worker; a TypeScript entry (tests, tsx) runs through the tsx loader. */
+function startWorker(entry: URL, resourceLimits: ResourceLimits | undefined): Worker {
+  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { resourceLimits })
   const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href.replace(/\.cjs$/, '.mjs')
   const bootstrap = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}) })`
   return new Worker(bootstrap, { eval: true, resourceLimits })
 }
+
+const MAX_FAILED_STARTS = 3
 
 export class WorkerPool {
   private readonly slots: Slot[] = []
@@ -128,6 +139,9 @@ export class WorkerPool {
   private nextId = 1
   private closing: Promise<void> | undefined
   private readonly maxQueue: number
+  /** Workers that died before becoming ready, in a row; at MAX_FAILED_STARTS the pool gives up. */
+  private failedStarts = 0
+  private broken: WorkerPoolError | undefined
 
   constructor(private readonly options: WorkerPoolOptions = {}) {
     const size = options.size ?? availableParallelism()
@@ -149,6 +163,7 @@ export class WorkerPool {
   /** Runs `task(input)` on a worker. `transfer` lists ArrayBuffers of `input` to move instead of copy. */
   run<In, Out>(task: TaskRef<In, Out>, input: In, transfer: ArrayBuffer[] = []): Promise<Out> {
     if (this.closing) return Promise.reject(new WorkerPoolError(WorkerPoolErrorCode.Closed, 'worker pool is closed'))
+    if (this.broken) return Promise.reject(this.broken)
     if (this.queue.length >= this.maxQueue) {
       return Promise.reject(new WorkerPoolError(WorkerPoolErrorCode.QueueFull, `worker pool queue is full (${this.maxQueue} tasks)`, { retryable: true }))
     }
@@ -179,9 +194,9 @@ export class WorkerPool {
   }
 
   private spawn(): Slot {
-    const worker = startWorker(this.options.resourceLimits)
+    const worker = startWorker(this.options.entry ?? DEFAULT_ENTRY, this.options.resourceLimits)
     let exited!: () => void
-    const slot: Slot = { worker, job: undefined, exited: new Promise<void>((r) => (exited = r)) }
+    const slot: Slot = { worker, job: undefined, ready: false, exited: new Promise<void>((r) => (exited = r)) }
     worker.on('message', (reply: WorkerReply) => this.onReply(slot, reply))
     worker.on('error', (err) => this.onCrash(slot, err))
     worker.on('exit', (code) => {
@@ -194,6 +209,11 @@ export class WorkerPool {
   }
 
   private onReply(slot: Slot, reply: WorkerReply): void {
+    if ('ready' in reply) {
+      slot.ready = true
+      this.failedStarts = 0
+      return
+    }
     const job = slot.job
     if (!job || job.id !== reply.id) return
     slot.job = undefined
@@ -223,6 +243,12 @@ export class WorkerPool {
     this.slots.splice(index, 1)
     void slot.worker.terminate()
     job?.reject(new WorkerPoolError(WorkerPoolErrorCode.Crashed, `worker crashed: ${err.message}`, { retryable: true, cause: err }))
+    if (!slot.ready && ++this.failedStarts >= MAX_FAILED_STARTS) {
+      // Workers that cannot even start (missing build, broken install) would be respawned forever.
+      this.broken = new WorkerPoolError(WorkerPoolErrorCode.Crashed, `worker threads fail to start: ${err.message}`, { cause: err })
+      for (const queued of this.queue.splice(0)) queued.reject(this.broken)
+      return
+    }
     this.slots.push(this.spawn())
     this.dispatch()
   }

@@ -188,3 +188,19 @@ describe('WorkerPool', () => {
     }
   })
 })
+
+describe('WorkerPool with workers that cannot start', () => {
+  it('stops respawning after repeated start-up failures and rejects tasks with WORKER_CRASHED', async () => {
+    const pool = new WorkerPool({ size: 1, entry: new URL('./pool-broken-entry.ts', import.meta.url) })
+    try {
+      const errors: unknown[] = []
+      for (let i = 0; i < 5; i++) errors.push(await pool.run(echo, { value: i }).catch((e: unknown) => e))
+      expect(errors.every((e) => e instanceof WorkerPoolError && e.code === WorkerPoolErrorCode.Crashed)).toBe(true)
+      // After three failed starts the pool stops replacing workers; a retry cannot help.
+      expect(pool.size).toBe(0)
+      expect(errors.at(-1)).toMatchObject({ retryable: false })
+    } finally {
+      await pool.close()
+    }
+  })
+})
