@@ -4,8 +4,11 @@
  *   npm run bench:validate [-- --seconds 3 --blocks 16]
  *
  * Each iteration starts from the raw bytes a peer would deliver (header, body, receipts), so no
- * decoded state carries over between iterations. Prints one JSON line (stdout) and a table (stderr).
+ * decoded state carries over between iterations. The targets are per core (main thread); the worker
+ * pool's throughput on all cores is reported alongside. Prints one JSON line (stdout) and a table
+ * (stderr).
  */
+import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
 import { createBlockFromRLP } from '@ethereumjs/block'
 import { Common, Mainnet } from '@ethereumjs/common'
@@ -17,6 +20,7 @@ import { BlockBody } from '../src/primitives/body.js'
 import { equalBytes } from '../src/primitives/bytes.js'
 import { BlockHeader } from '../src/primitives/header.js'
 import { validateBody } from '../src/validator/body.js'
+import { BODY_AND_RECEIPTS_VALIDATOR, BlockValidationPool, type ForkContext, type RawBlock } from '../src/validator/pool-blocks.js'
 import { validateRawReceipts } from '../src/validator/receipts.js'
 import { recoverSenders } from '../src/validator/senders.js'
 import { BENCH_RULES, mainnetLikeBlock, type RawBenchBlock } from './mainnet-like.js'
@@ -93,6 +97,32 @@ async function measure(name: string, blocks: RawBenchBlock[], run: (b: RawBenchB
   return rate
 }
 
+/** Blocks/s through a BlockValidationPool of `workers` threads, batches of 16, two batches per worker in flight. */
+async function measurePool(blocks: RawBenchBlock[], recover: boolean, workers: number): Promise<number> {
+  const pool = new BlockValidationPool(BODY_AND_RECEIPTS_VALIDATOR, { size: workers })
+  const raw: RawBlock<ForkContext>[] = blocks.map((b) => ({ header: b.header, body: b.body, receipts: b.receiptsEth68, context: { chainId: 1n, fork: 'prague' } }))
+  const batch = Array.from({ length: 16 }, (_, i) => raw[i % raw.length])
+  let done = 0
+  const worker = async (until: number) => {
+    while (performance.now() < until) {
+      const results = await pool.validate(batch, { recoverSenders: recover })
+      if (results.some((r) => r.errors.length > 0)) throw new Error('bench block invalid in the pool')
+      done += batch.length
+    }
+  }
+  try {
+    await Promise.all(Array.from({ length: workers * 2 }, () => worker(performance.now() + 500))) // warm-up
+    done = 0
+    const start = performance.now()
+    await Promise.all(Array.from({ length: workers * 2 }, () => worker(start + SECONDS * 1000)))
+    const rate = done / ((performance.now() - start) / 1000)
+    process.stderr.write(`  pool of ${workers} workers, ${recover ? 'with' : 'no'} sender recovery: ${rate.toFixed(1)} blocks/s\n`)
+    return rate
+  } finally {
+    await pool.close()
+  }
+}
+
 async function main(): Promise<void> {
   const backends = assertFastCrypto()
   process.stderr.write(`generating ${BLOCK_COUNT} mainnet-like blocks...\n`)
@@ -108,6 +138,11 @@ async function main(): Promise<void> {
     ethereumjsNoRecovery: await measure('@ethereumjs, no sender recovery', blocks, (b) => reference(b, false)),
     ethereumjsWithRecovery: await measure('@ethereumjs, with sender recovery', blocks, (b) => reference(b, true)),
   }
+  const workers = availableParallelism()
+  const poolRates = {
+    noRecovery: await measurePool(blocks, false, workers),
+    withRecovery: await measurePool(blocks, true, workers),
+  }
   const targets = { noRecovery: 150, withRecovery: 40 }
   const result = {
     bench: 'validate',
@@ -120,6 +155,7 @@ async function main(): Promise<void> {
       noRecovery: Number((rates.oursNoRecovery / rates.ethereumjsNoRecovery).toFixed(1)),
       withRecovery: Number((rates.oursWithRecovery / rates.ethereumjsWithRecovery).toFixed(1)),
     },
+    pool: { workers, blocksPerSecond: { noRecovery: Number(poolRates.noRecovery.toFixed(1)), withRecovery: Number(poolRates.withRecovery.toFixed(1)) } },
     targets,
     meetsTargets: rates.oursNoRecovery >= targets.noRecovery && rates.oursWithRecovery >= targets.withRecovery,
   }
@@ -135,6 +171,7 @@ async function main(): Promise<void> {
       row('no sender recovery', rates.oursNoRecovery, rates.ethereumjsNoRecovery, targets.noRecovery),
       row('with sender recovery', rates.oursWithRecovery, rates.ethereumjsWithRecovery, targets.withRecovery),
       `(eth/69 receipts, blooms derived: ${rates.oursNoRecoveryEth69.toFixed(1)} blocks/s)`,
+      `(worker pool, ${workers} threads on a machine shared with other work: ${poolRates.noRecovery.toFixed(1)} / ${poolRates.withRecovery.toFixed(1)} blocks/s without / with recovery)`,
       '',
     ].join('\n'),
   )

@@ -6,7 +6,7 @@
  */
 import type { ForkRules } from '../chain/forks.js'
 import { DecodeError, ValidationError } from '../errors.js'
-import { type Bytes, equalBytes } from '../primitives/bytes.js'
+import { type Bytes, bytesToHex, equalBytes } from '../primitives/bytes.js'
 import type { BlockHeader } from '../primitives/header.js'
 import { BLOOM_BYTES, BloomCache, bloomOr, decodeBlockReceipts, type Receipt } from '../primitives/receipt.js'
 import { orderedTrieRoot } from '../primitives/trie.js'
@@ -36,10 +36,6 @@ export interface ReceiptValidationOptions {
 
 function atReceipt(index: number, code: string, message: string, details: Record<string, unknown> = {}, cause?: unknown): ValidationError {
   return new ValidationError(code, `receipt ${index}: ${message}`, { details: { ...details, receiptIndex: index }, cause })
-}
-
-function hex(b: Bytes): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 }
 
 function checkForm(receipts: readonly Receipt[], opts: ReceiptValidationOptions, out: ValidationError[]): void {
@@ -100,7 +96,7 @@ export function validateReceipts(header: BlockHeader, receipts: readonly Receipt
   if (values.length === receipts.length) {
     const root = orderedTrieRoot(values)
     if (!equalBytes(root, header.receiptsRoot)) {
-      out.push(new ValidationError(ReceiptErrorCode.RootMismatch, 'receipts root mismatch', { details: { expected: hex(header.receiptsRoot), actual: hex(root) } }))
+      out.push(new ValidationError(ReceiptErrorCode.RootMismatch, 'receipts root mismatch', { details: { expected: bytesToHex(header.receiptsRoot), actual: bytesToHex(root) } }))
     }
   }
   if (!equalBytes(blockBloom, header.logsBloom)) {
