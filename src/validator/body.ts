@@ -13,7 +13,7 @@ import { type Transaction, TxType } from '../primitives/transaction.js'
 import { encodedLength } from '../primitives/rlp.js'
 import { orderedTrieRoot } from '../primitives/trie.js'
 import { recoverSendersInto } from './senders.js'
-import { atTransaction, blobParams, decodeOrError, txBlockContext, validateTransaction } from './transaction.js'
+import { atTransaction, blobLimits, decodeOrError, txBlockContext, validateTransaction } from './transaction.js'
 
 export const BodyErrorCode = {
   /** The transaction, ommer or withdrawal lists do not decode. */
@@ -63,7 +63,7 @@ function validateTransactions(header: BlockHeader, txs: Transaction[], rules: Fo
   const passed: number[] = []
   const block = txBlockContext(header, rules)
   let blobGas = 0n
-  const { gasPerBlob, maxBlobsPerBlock } = blobParams(rules)
+  const { gasPerBlob, maxBlobsPerBlock } = blobLimits(rules)
   for (let i = 0; i < txs.length; i++) {
     const errors = validateTransaction(txs[i], rules, block)
     if (errors.length === 0) passed.push(i)
