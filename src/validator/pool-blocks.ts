@@ -226,6 +226,7 @@ export class BlockValidationPool<Context = ForkContext> {
 
   /** Results in the order of `blocks`. The caller keeps its byte arrays: they are copied into one buffer. */
   async validate(blocks: readonly RawBlock<Context>[], opts: BlockValidationOptions): Promise<BlockCheck[]> {
+    if (blocks.length === 0) return []
     const packed = packBlocks(blocks, this.validator, opts)
     const results = await this.pool.run(VALIDATE_PACKED_BLOCKS, packed as PackedBlocks<unknown>, [packed.buffer])
     return unpackResults(results)
