@@ -7,12 +7,13 @@
 import type { ForkRules } from '../chain/forks.js'
 import { DecodeError, ValidationError } from '../errors.js'
 import type { BlockBody } from '../primitives/body.js'
-import { equalBytes, type Bytes } from '../primitives/bytes.js'
+import { type Bytes, bytesToHex, equalBytes } from '../primitives/bytes.js'
 import type { BlockHeader } from '../primitives/header.js'
 import { type Transaction, TxType } from '../primitives/transaction.js'
+import { encodedLength } from '../primitives/rlp.js'
 import { orderedTrieRoot } from '../primitives/trie.js'
 import { recoverSendersInto } from './senders.js'
-import { atTransaction, blobParams, decodeOrError, txBlockContext, validateTransaction } from './transaction.js'
+import { atTransaction, blobLimits, decodeOrError, txBlockContext, validateTransaction } from './transaction.js'
 
 export const BodyErrorCode = {
   /** The transaction, ommer or withdrawal lists do not decode. */
@@ -53,15 +54,8 @@ function decoding<T>(what: string, out: ValidationError[], fn: () => T): T | und
 
 function mismatch(code: string, what: string, expected: Bytes, actual: Bytes): ValidationError {
   return new ValidationError(code, `${what} mismatch`, {
-    details: { expected: Buffer.from(expected).toString('hex'), actual: Buffer.from(actual).toString('hex') },
+    details: { expected: bytesToHex(expected), actual: bytesToHex(actual) },
   })
-}
-
-function rlpListLength(payload: number): number {
-  if (payload <= 55) return 1 + payload
-  let lenBytes = 0
-  for (let l = payload; l > 0; l = Math.floor(l / 256)) lenBytes++
-  return 1 + lenBytes + payload
 }
 
 /** Checks each transaction and the block's blob gas; returns the indices of transactions without errors. */
@@ -69,7 +63,7 @@ function validateTransactions(header: BlockHeader, txs: Transaction[], rules: Fo
   const passed: number[] = []
   const block = txBlockContext(header, rules)
   let blobGas = 0n
-  const { gasPerBlob, maxBlobsPerBlock } = blobParams(rules)
+  const { gasPerBlob, maxBlobsPerBlock } = blobLimits(rules)
   for (let i = 0; i < txs.length; i++) {
     const errors = validateTransaction(txs[i], rules, block)
     if (errors.length === 0) passed.push(i)
@@ -130,7 +124,7 @@ export function validateBody(header: BlockHeader, body: BlockBody, rules: ForkRu
   if (!equalBytes(ommersHash, header.ommersHash)) out.push(mismatch(BodyErrorCode.OmmersHashMismatch, 'ommers hash', header.ommersHash, ommersHash))
   validateWithdrawals(header, body, rules, out)
   if (rules.isActive('osaka')) {
-    const size = rlpListLength(header.raw.length + body.byteLength)
+    const size = encodedLength(header.raw.length + body.byteLength)
     if (size > MAX_RLP_BLOCK_SIZE) out.push(new ValidationError(BodyErrorCode.BlockTooLarge, `block of ${size} bytes exceeds ${MAX_RLP_BLOCK_SIZE} (EIP-7934)`))
   }
   return out

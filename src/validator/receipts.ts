@@ -6,9 +6,9 @@
  */
 import type { ForkRules } from '../chain/forks.js'
 import { DecodeError, ValidationError } from '../errors.js'
-import { type Bytes, equalBytes } from '../primitives/bytes.js'
+import { type Bytes, bytesToHex, equalBytes } from '../primitives/bytes.js'
 import type { BlockHeader } from '../primitives/header.js'
-import { BLOOM_BYTES, bloomOr, decodeBlockReceipts, type Receipt } from '../primitives/receipt.js'
+import { BLOOM_BYTES, BloomCache, bloomOr, decodeBlockReceipts, type Receipt } from '../primitives/receipt.js'
 import { orderedTrieRoot } from '../primitives/trie.js'
 
 export const ReceiptErrorCode = {
@@ -36,10 +36,6 @@ export interface ReceiptValidationOptions {
 
 function atReceipt(index: number, code: string, message: string, details: Record<string, unknown> = {}, cause?: unknown): ValidationError {
   return new ValidationError(code, `receipt ${index}: ${message}`, { details: { ...details, receiptIndex: index }, cause })
-}
-
-function hex(b: Bytes): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 }
 
 function checkForm(receipts: readonly Receipt[], opts: ReceiptValidationOptions, out: ValidationError[]): void {
@@ -79,12 +75,13 @@ export function validateReceipts(header: BlockHeader, receipts: readonly Receipt
   checkForm(receipts, opts, out)
 
   const blockBloom = new Uint8Array(BLOOM_BYTES)
+  const bloomCache = new BloomCache()
   const values: Bytes[] = []
   for (let i = 0; i < receipts.length; i++) {
     const r = receipts[i]
     let bloom: Bytes
     try {
-      bloom = r.computeBloom()
+      bloom = r.computeBloom(bloomCache)
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err
       out.push(atReceipt(i, ReceiptErrorCode.Malformed, `malformed logs: ${err.message}`, { decodeCode: err.code }, err))
@@ -99,7 +96,7 @@ export function validateReceipts(header: BlockHeader, receipts: readonly Receipt
   if (values.length === receipts.length) {
     const root = orderedTrieRoot(values)
     if (!equalBytes(root, header.receiptsRoot)) {
-      out.push(new ValidationError(ReceiptErrorCode.RootMismatch, 'receipts root mismatch', { details: { expected: hex(header.receiptsRoot), actual: hex(root) } }))
+      out.push(new ValidationError(ReceiptErrorCode.RootMismatch, 'receipts root mismatch', { details: { expected: bytesToHex(header.receiptsRoot), actual: bytesToHex(root) } }))
     }
   }
   if (!equalBytes(blockBloom, header.logsBloom)) {

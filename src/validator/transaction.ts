@@ -72,8 +72,8 @@ export const Gas = {
 /** EIP-3860: 2 * MAX_CODE_SIZE. */
 export const MAX_INITCODE_SIZE = 49_152
 
-/** EIP-4844 blob parameters and their later per-fork changes (EIP-7691 Prague, EIP-7594 Osaka). */
-export interface BlobParams {
+/** Blob limits and pricing for one block (EIP-4844, EIP-7691 Prague, EIP-7594 Osaka). */
+export interface BlobLimits {
   gasPerBlob: bigint
   maxBlobsPerBlock: number
   /** Per-transaction cap; undefined = only the block cap applies. */
@@ -84,18 +84,29 @@ export interface BlobParams {
 
 export const GAS_PER_BLOB = 131_072n
 export const BLOB_HASH_VERSION_KZG = 0x01
+/** EIP-7594 (Osaka): blobs per transaction. */
+const MAX_BLOBS_PER_TX_OSAKA = 6
 
-export function blobParams(rules: ForkRules): BlobParams {
-  if (rules.isActive('prague')) {
-    return {
-      gasPerBlob: GAS_PER_BLOB,
-      maxBlobsPerBlock: 9,
-      maxBlobsPerTx: rules.isActive('osaka') ? 6 : undefined,
-      baseFeeUpdateFraction: 5_007_716n,
-      minBlobBaseFee: 1n,
-    }
+/** A chain's blob schedule entry, when its adapter attaches one to the rules as `rules.blob`. */
+interface ScheduledBlobs {
+  readonly max: number
+  readonly baseFeeUpdateFraction: bigint
+}
+
+/**
+ * Blob limits in force: the chain's blob schedule when the rules carry one (BPO forks, BSC, custom
+ * genesis `blobSchedule`), else mainnet's Cancun (6 blobs) or Prague (9 blobs) values.
+ */
+export function blobLimits(rules: ForkRules): BlobLimits {
+  const scheduled = (rules as ForkRules & { blob?: ScheduledBlobs }).blob
+  const prague = rules.isActive('prague')
+  return {
+    gasPerBlob: GAS_PER_BLOB,
+    maxBlobsPerBlock: scheduled?.max ?? (prague ? 9 : 6),
+    maxBlobsPerTx: rules.isActive('osaka') ? MAX_BLOBS_PER_TX_OSAKA : undefined,
+    baseFeeUpdateFraction: scheduled?.baseFeeUpdateFraction ?? (prague ? 5_007_716n : 3_338_477n),
+    minBlobBaseFee: 1n,
   }
-  return { gasPerBlob: GAS_PER_BLOB, maxBlobsPerBlock: 6, maxBlobsPerTx: undefined, baseFeeUpdateFraction: 3_338_477n, minBlobBaseFee: 1n }
 }
 
 /** EIP-4844 `fake_exponential`: factor * e^(numerator / denominator), integer Taylor series. */
@@ -111,7 +122,7 @@ export function fakeExponential(factor: bigint, numerator: bigint, denominator: 
   return output / denominator
 }
 
-export function blobBaseFee(excessBlobGas: bigint, params: BlobParams): bigint {
+export function blobBaseFee(excessBlobGas: bigint, params: BlobLimits): bigint {
   return fakeExponential(params.minBlobBaseFee, excessBlobGas, params.baseFeeUpdateFraction)
 }
 
@@ -129,7 +140,7 @@ export function txBlockContext(header: BlockHeader, rules: ForkRules): TxBlockCo
     gasLimit: header.gasLimit,
     baseFeePerGas: header.baseFeePerGas,
     blobBaseFee:
-      rules.isActive('cancun') && header.excessBlobGas !== undefined ? blobBaseFee(header.excessBlobGas, blobParams(rules)) : undefined,
+      rules.isActive('cancun') && header.excessBlobGas !== undefined ? blobBaseFee(header.excessBlobGas, blobLimits(rules)) : undefined,
   }
 }
 
@@ -257,7 +268,7 @@ function checkBlobs(tx: DecodedTransaction, rules: ForkRules, out: ValidationErr
   const hashes = tx.blobVersionedHashes
   if (hashes === undefined) return
   if (hashes.length === 0) out.push(fail(TxErrorCode.NoBlobs, 'blob transaction carries no blobs'))
-  const { maxBlobsPerTx, maxBlobsPerBlock } = blobParams(rules)
+  const { maxBlobsPerTx, maxBlobsPerBlock } = blobLimits(rules)
   const cap = maxBlobsPerTx ?? maxBlobsPerBlock
   if (hashes.length > cap) out.push(fail(TxErrorCode.TooManyBlobs, `${hashes.length} blobs exceed the limit of ${cap}`))
   for (let i = 0; i < hashes.length; i++) {

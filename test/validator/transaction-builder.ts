@@ -67,17 +67,18 @@ function unsignedFields(type: number, f: TxFields): EncodableInput[] {
   }
 }
 
-/** A transaction of `type` signed with TEST_KEY; `override` replaces fields, `signature` the (v, r, s). */
+/** A transaction of `type` signed with `key`; `override` replaces fields, `signature` the (v, r, s). */
 export function buildTx(
   type: number,
   override: Partial<TxFields> = {},
   signature?: { v: bigint; r: bigint; s: bigint },
+  key: Bytes = TEST_KEY,
 ): Transaction {
   const f = { ...DEFAULTS, ...override }
   const unsigned = unsignedFields(type, f)
   const legacy155 = type === 0 && f.eip155
   const preimage = type === 0 ? encode(legacy155 ? [...unsigned, f.chainId, 0n, 0n] : unsigned) : new Uint8Array([type, ...encode(unsigned)])
-  const { signature: sig, recid } = secp256k1.ecdsaSign(keccak256(preimage), TEST_KEY)
+  const { signature: sig, recid } = secp256k1.ecdsaSign(keccak256(preimage), key)
   const r = BigInt('0x' + Buffer.from(sig.subarray(0, 32)).toString('hex'))
   const s = BigInt('0x' + Buffer.from(sig.subarray(32)).toString('hex'))
   const v = type > 0 ? BigInt(recid) : legacy155 ? 35n + 2n * f.chainId + BigInt(recid) : 27n + BigInt(recid)

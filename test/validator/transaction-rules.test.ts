@@ -7,7 +7,7 @@ import {
   MAX_INITCODE_SIZE,
   TxErrorCode,
   blobBaseFee,
-  blobParams,
+  blobLimits,
   fakeExponential,
   intrinsicGas,
   recoverTransactionSender,
@@ -142,7 +142,16 @@ describe('validateTransaction: each rule on its own', () => {
   it('derives the blob base fee with the EIP-4844 fake exponential', () => {
     expect(fakeExponential(1n, 0n, 3_338_477n)).toBe(1n)
     // e^(1e7 / 3338477) = 19.99 and e^(1e7 / 5007716) = 7.37; the integer series rounds down.
-    expect(blobBaseFee(10_000_000n, blobParams(rulesAt(1n, 'cancun')))).toBe(19n)
-    expect(blobBaseFee(10_000_000n, blobParams(prague))).toBe(7n)
+    expect(blobBaseFee(10_000_000n, blobLimits(rulesAt(1n, 'cancun')))).toBe(19n)
+    expect(blobBaseFee(10_000_000n, blobLimits(prague))).toBe(7n)
+  })
+
+  it("follows the chain's blob schedule when the rules carry one", () => {
+    // BSC keeps Cancun's 6 blobs in its Prague-equivalent fork.
+    const bsc = Object.assign(rulesAt(56n, 'prague'), { blob: { target: 3, max: 6, baseFeeUpdateFraction: 3_338_477n } })
+    expect(blobLimits(bsc)).toMatchObject({ maxBlobsPerBlock: 6, baseFeeUpdateFraction: 3_338_477n })
+    expect(blobLimits(prague)).toMatchObject({ maxBlobsPerBlock: 9, baseFeeUpdateFraction: 5_007_716n })
+    const seven = Array.from({ length: 7 }, () => Uint8Array.of(1, ...new Uint8Array(31)))
+    expect(codes(validateTransaction(buildTx(3, { chainId: 56n, blobVersionedHashes: seven }), bsc))).toEqual([TxErrorCode.TooManyBlobs])
   })
 })
