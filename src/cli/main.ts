@@ -5,6 +5,8 @@
  * Exit codes: 0 ok, 1 runtime failure, 2 usage or config error, 3 reorg deeper than the window.
  */
 import { Command, CommanderError } from 'commander'
+import { register as blocktest } from './commands/blocktest.js'
+import { register as checkBlock } from './commands/check-block.js'
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, deepReorg: 3 } as const
 
@@ -14,7 +16,7 @@ const program = new Command('evm-syncer')
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) })
 
-const commands: Array<(p: Command) => void> = []
+const commands: Array<(p: Command) => void> = [blocktest, checkBlock]
 
 for (const register of commands) register(program)
 
