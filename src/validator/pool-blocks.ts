@@ -6,7 +6,7 @@
  * recovered sender. Which validator runs is the caller's choice: this module's body + receipts
  * validator by default, the full `validateBlock` once header rules compose it.
  */
-import type { Hardfork } from '../chain/forks.js'
+import type { BlobParams, Hardfork } from '../chain/forks.js'
 import { rulesAt } from '../chain/forks.js'
 import { DecodeError, ValidationError } from '../errors.js'
 import { BlockBody } from '../primitives/body.js'
@@ -48,6 +48,8 @@ export const BLOCK_MALFORMED = 'BLOCK_MALFORMED'
 export interface ForkContext {
   chainId: bigint
   fork: Hardfork
+  /** The chain's blob parameters at this block (blob schedules differ per chain and fork). */
+  blob?: BlobParams
 }
 
 /**
@@ -55,7 +57,7 @@ export interface ForkContext {
  * (header rules are not part of it). Never throws for bad bytes.
  */
 export function validateBodyAndReceipts(block: RawBlock<ForkContext>, opts: BlockValidationOptions): BlockCheck {
-  const rules = rulesAt(block.context.chainId, block.context.fork)
+  const rules = rulesAt(block.context.chainId, block.context.fork, block.context.blob)
   let header: BlockHeader
   let body: BlockBody
   try {
