@@ -104,9 +104,10 @@ export interface WorkerPoolOptions {
 }
 
 interface Job {
-  id: number
   request: WorkerRequest
   transfer: ArrayBuffer[]
+  /** The caller's promise, settled through resolve/reject. */
+  promise: Promise<unknown>
   resolve: (value: unknown) => void
   reject: (err: Error) => void
 }
@@ -167,12 +168,16 @@ export class WorkerPool {
     if (this.queue.length >= this.maxQueue) {
       return Promise.reject(new WorkerPoolError(WorkerPoolErrorCode.QueueFull, `worker pool queue is full (${this.maxQueue} tasks)`, { retryable: true }))
     }
-    return new Promise<Out>((resolve, reject) => {
-      const id = this.nextId++
-      const request: WorkerRequest = { id, module: task.module, export: task.export, input }
-      this.queue.push({ id, request, transfer, resolve: resolve as (v: unknown) => void, reject })
-      this.dispatch()
+    const request: WorkerRequest = { id: this.nextId++, module: task.module, export: task.export, input }
+    let resolve!: (value: unknown) => void
+    let reject!: (err: Error) => void
+    const promise = new Promise<unknown>((res, rej) => {
+      resolve = res
+      reject = rej
     })
+    this.queue.push({ request, transfer, promise, resolve, reject })
+    this.dispatch()
+    return promise as Promise<Out>
   }
 
   /** Lets running tasks finish, rejects queued ones, and terminates every worker. */
@@ -185,7 +190,8 @@ export class WorkerPool {
     for (const job of this.queue.splice(0)) job.reject(new WorkerPoolError(WorkerPoolErrorCode.Closed, 'worker pool closed before the task started'))
     await Promise.all(
       this.slots.map(async (slot) => {
-        if (slot.job) await new Promise<void>((done) => slot.worker.once('message', () => done()).once('exit', () => done()))
+        // Let the running task finish (its caller sees the outcome either way).
+        await slot.job?.promise.catch(() => undefined)
         await slot.worker.terminate()
         await slot.exited
       }),
@@ -215,7 +221,7 @@ export class WorkerPool {
       return
     }
     const job = slot.job
-    if (!job || job.id !== reply.id) return
+    if (!job || job.request.id !== reply.id) return
     slot.job = undefined
     slot.worker.unref()
     if (reply.ok) job.resolve(reply.value)

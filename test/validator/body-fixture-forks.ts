@@ -76,3 +76,15 @@ export function genesisFork(config: GenesisConfig, header: BlockHeader): Hardfor
   }
   return fork
 }
+
+/** Mainnet fork of each portal-spec-tests block (the blocks sit on both sides of fork boundaries). */
+export const PORTAL_FORK: Record<number, Hardfork> = {
+  14764013: 'arrowGlacier',
+  15537393: 'grayGlacier',
+  17034869: 'paris',
+  17034870: 'shanghai',
+  19426586: 'shanghai',
+  19426587: 'cancun',
+  22431083: 'cancun',
+  22431084: 'prague',
+}

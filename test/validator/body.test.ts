@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { rulesAt, type Hardfork } from '../../src/chain/forks.js'
+import { rulesAt } from '../../src/chain/forks.js'
 import { BlockBody } from '../../src/primitives/body.js'
 import { bytesToHex, hexToBytes } from '../../src/primitives/bytes.js'
 import { BlockHeader } from '../../src/primitives/header.js'
@@ -12,19 +12,8 @@ import { recoverSenders } from '../../src/validator/senders.js'
 import { TxErrorCode } from '../../src/validator/transaction.js'
 import { PORTAL_BLOCKS, readPortalBlock } from '../fixtures.js'
 import { buildBlock } from './body-builder.js'
+import { PORTAL_FORK } from './body-fixture-forks.js'
 import { TEST_ADDRESS, buildTx } from './transaction-builder.js'
-
-/** Mainnet fork of each portal block (the blocks sit on both sides of fork boundaries). */
-const PORTAL_FORK: Record<number, Hardfork> = {
-  14764013: 'arrowGlacier',
-  15537393: 'grayGlacier',
-  17034869: 'paris',
-  17034870: 'shanghai',
-  19426586: 'shanghai',
-  19426587: 'cancun',
-  22431083: 'cancun',
-  22431084: 'prague',
-}
 
 describe('validateBody and validateReceipts on real mainnet blocks', () => {
   for (const n of PORTAL_BLOCKS) {

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Hardfork } from '../../src/chain/forks.js'
 import { bytesToHex, hexToBytes } from '../../src/primitives/bytes.js'
 import { BlockHeader } from '../../src/primitives/header.js'
 import { readItem, rawOf, listItems, decodeItem, encodeListOfEncoded } from '../../src/primitives/rlp.js'
@@ -19,7 +18,7 @@ import {
 } from '../../src/validator/pool-blocks.js'
 import { WorkerPool, WorkerPoolError, WorkerPoolErrorCode, taskRef } from '../../src/validator/pool.js'
 import { PORTAL_BLOCKS, fixturePath, readPortalBlock } from '../fixtures.js'
-import { type GenesisConfig, genesisFork } from './body-fixture-forks.js'
+import { type GenesisConfig, PORTAL_FORK, genesisFork } from './body-fixture-forks.js'
 
 const TASKS = new URL('./pool-tasks.ts', import.meta.url)
 const echo = taskRef<{ value: number }, { value: number; threadId: number }>(TASKS, 'echo')
@@ -27,17 +26,6 @@ const exitHard = taskRef<void, never>(TASKS, 'exitHard')
 const throwUncaught = taskRef<void, never>(TASKS, 'throwUncaught')
 const fail = taskRef<void, never>(TASKS, 'fail')
 const waitForFlag = taskRef<{ flag: SharedArrayBuffer }, string>(TASKS, 'waitForFlag')
-
-const PORTAL_FORK: Record<number, Hardfork> = {
-  14764013: 'arrowGlacier',
-  15537393: 'grayGlacier',
-  17034869: 'paris',
-  17034870: 'shanghai',
-  19426586: 'shanghai',
-  19426587: 'cancun',
-  22431083: 'cancun',
-  22431084: 'prague',
-}
 
 /** Real blocks: the portal mainnet blocks with receipts, and the geth test chain (types 0-4, blobs). */
 function realBlocks(): RawBlock<ForkContext>[] {
