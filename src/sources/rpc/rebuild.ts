@@ -298,10 +298,10 @@ export interface BlockRebuildOptions extends BodyRebuildOptions {
   receipts?: readonly unknown[]
 }
 
-/** The hex strings of the transaction hashes of a full block (for matching receipts). */
+/** The transaction hashes of a block (full transaction objects or bare hashes), for matching receipts. */
 export function transactionHashes(block: JsonObject): string[] {
   return arrayField(block.transactions, 'transactions').map((tx) => {
-    const hash = (tx as JsonObject | null)?.hash
+    const hash = typeof tx === 'string' ? tx : (tx as JsonObject | null)?.hash
     if (typeof hash !== 'string') throw badResponse('transaction without hash', { field: 'hash' })
     return hash
   })
