@@ -54,7 +54,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8')
 }
 
-export async function startRpcServer(upstream: string | undefined, handler: RpcHandler): Promise<TestRpcServer> {
+export async function startRpcServer(upstream: string | undefined, handler: RpcHandler, port = 0): Promise<TestRpcServer> {
   const hits = new Map<string, number>()
   const server = createServer((req, res) => {
     void (async () => {
@@ -74,7 +74,7 @@ export async function startRpcServer(upstream: string | undefined, handler: RpcH
       else res.destroy()
     })
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
   const address = server.address()
   if (typeof address !== 'object' || address === null) throw new Error('no address')
   return {
