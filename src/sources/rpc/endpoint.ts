@@ -80,7 +80,8 @@ export class RpcEndpoint implements SourcePeer {
   readonly kind = 'rpc' as const
   readonly score: EndpointScore
   private readonly transport: JsonRpcTransport
-  private readonly batchSize: number
+  /** JSON-RPC calls per HTTP request; halved when the endpoint refuses or we cut off a response as too large. */
+  private batchSize: number
   private readonly verifyTxHashes: boolean
   private readonly logger: Logger
   private readonly onFault: RpcEndpointOptions['onFault']
@@ -97,6 +98,7 @@ export class RpcEndpoint implements SourcePeer {
       maxResponseBytes: options.maxResponseBytes ?? RPC_ENDPOINT_DEFAULTS.maxResponseBytes,
       maxConcurrency: options.maxConcurrency ?? RPC_ENDPOINT_DEFAULTS.maxConcurrency,
       headers: options.headers,
+      onLatency: (ms) => this.score.recordLatency(ms),
     })
     this.batchSize = Math.max(1, options.batchSize ?? RPC_ENDPOINT_DEFAULTS.batchSize)
     this.verifyTxHashes = options.verifyTxHashes ?? false
@@ -272,12 +274,11 @@ export class RpcEndpoint implements SourcePeer {
 
   // -- internals -------------------------------------------------------------------------------
 
-  /** Runs one public operation: records latency or the failure, reports faults, rethrows typed errors. */
+  /** Runs one public operation: records success or the failure, reports faults, rethrows typed errors. */
   private async tracked<T>(op: () => Promise<T>): Promise<T> {
-    const started = performance.now()
     try {
       const result = await op()
-      this.score.recordSuccess(performance.now() - started)
+      this.score.recordSuccess()
       return result
     } catch (err) {
       const typed = err instanceof RpcError ? err : new RpcError(RpcErrorCode.BadResponse, (err as Error).message, { fault: 'protocol-violation', retryable: true, cause: err })
@@ -288,6 +289,11 @@ export class RpcEndpoint implements SourcePeer {
 
   private noteFailure(err: RpcError): void {
     this.score.recordFailure(err)
+    if (err.code === RpcErrorCode.ResponseTooLarge && this.batchSize > 1) {
+      // Smaller batches make smaller responses; a single block over the limit needs a larger --rpc limit.
+      this.batchSize = Math.max(1, Math.floor(this.batchSize / 2))
+      this.logger.warn({ batchSize: this.batchSize }, 'response too large; batch size halved')
+    }
     this.logger.debug({ code: err.code, details: err.details }, err.message)
     if (err.fault !== undefined) this.onFault?.(this, err.fault, `${err.code}: ${err.message}`)
   }
@@ -422,10 +428,11 @@ export class RpcEndpoint implements SourcePeer {
       indexOf.set(block, idx + 1)
       return { method: 'eth_getUncleByBlockHashAndIndex', params: [blocks[block].hash, toQuantity(idx)] }
     })
-    for (const [c, part] of chunk(calls, this.batchSize).entries()) {
+    const size = this.batchSize
+    for (const [c, part] of chunk(calls, size).entries()) {
       const outcomes = await this.transport.batch(part, opts)
       outcomes.forEach((o, j) => {
-        const w = wanted[c * this.batchSize + j]
+        const w = wanted[c * size + j]
         if (!o.ok) throw o.error
         if (!isObject(o.result)) throw badResponse(`uncle ${w.hash} of block ${String(blocks[w.block].number)} is missing`)
         const header = rebuildHeader(o.result)

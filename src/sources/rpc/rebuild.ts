@@ -263,10 +263,10 @@ export function rebuildReceipts(receipts: readonly unknown[], opts: ReceiptsRebu
   const items: EncodableInput[] = new Array(receipts.length)
   for (let i = 0; i < receipts.length; i++) {
     const r = objectField(receipts[i], 'receipt')
-    if (opts.blockHash !== undefined && typeof r.blockHash === 'string' && r.blockHash.toLowerCase() !== opts.blockHash.toLowerCase()) {
+    if (opts.blockHash !== undefined && typeof r.blockHash === 'string' && !sameHex(r.blockHash, opts.blockHash)) {
       throw inconsistent(`receipt ${i} belongs to block ${r.blockHash}, not ${opts.blockHash}`)
     }
-    if (opts.txHashes && typeof r.transactionHash === 'string' && r.transactionHash.toLowerCase() !== opts.txHashes[i].toLowerCase()) {
+    if (opts.txHashes && typeof r.transactionHash === 'string' && !sameHex(r.transactionHash, opts.txHashes[i])) {
       throw inconsistent(`receipt ${i} is for transaction ${r.transactionHash}, not ${opts.txHashes[i]}`)
     }
     const type = present(r.type) ? numberField(r.type, 'receipt type') : TxType.Legacy
@@ -287,6 +287,11 @@ export function rebuildReceipts(receipts: readonly unknown[], opts: ReceiptsRebu
     }
   }
   return encode(items)
+}
+
+/** Hex strings equal ignoring case (nodes print lowercase; the fast path avoids two allocations). */
+function sameHex(a: string, b: string): boolean {
+  return a === b || a.toLowerCase() === b.toLowerCase()
 }
 
 function inconsistent(message: string): RpcError {

@@ -53,11 +53,16 @@ export class EndpointScore {
 
   constructor(private readonly options: ScoreOptions = DEFAULT_SCORE_OPTIONS) {}
 
-  recordSuccess(latencyMs: number): void {
+  /** An operation (possibly several HTTP requests) completed. */
+  recordSuccess(): void {
     this.requests++
     this.consecutiveFailures = 0
     this.backoffUntil = 0
     this.successRate += EWMA_ALPHA * (1 - this.successRate)
+  }
+
+  /** Round trip of one HTTP request, complete response included. */
+  recordLatency(latencyMs: number): void {
     this.latencyMs = this.latencyMs === undefined ? latencyMs : this.latencyMs + EWMA_ALPHA * (latencyMs - this.latencyMs)
   }
 

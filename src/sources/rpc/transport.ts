@@ -27,6 +27,8 @@ export interface TransportOptions {
   maxConcurrency: number
   /** Extra HTTP headers (e.g. an API key). */
   headers?: Record<string, string>
+  /** Called with the round trip of every request answered in full (for scoring). */
+  onLatency?: (ms: number) => void
 }
 
 export interface CallOptions {
@@ -155,6 +157,7 @@ export class JsonRpcTransport {
     const timeoutMs = opts.timeoutMs ?? this.options.timeoutMs
     const timeout = AbortSignal.timeout(timeoutMs)
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout
+    const started = performance.now()
     try {
       const res = await fetch(this.url, {
         method: 'POST',
@@ -167,6 +170,7 @@ export class JsonRpcTransport {
         throw classifyHttpStatus(res.status, res.headers.get('retry-after'))
       }
       const bytes = await readBodyBounded(res, this.options.maxResponseBytes)
+      this.options.onLatency?.(performance.now() - started)
       try {
         return JSON.parse(bytes.toString('utf8'))
       } catch (err) {

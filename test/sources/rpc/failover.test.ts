@@ -352,6 +352,18 @@ describe('pool behaviour', () => {
     expect(ep.score.snapshot().failures).toBe(0)
   })
 
+  it('an endpoint refusing large batches (HTTP 413) gets smaller ones until they pass', async () => {
+    const small = await server(
+      probesOk(async (ctx, res) => {
+        if (ctx.calls.length > 2) return sendJson(res, { error: 'request entity too large' }, 413)
+        await passThrough()(ctx, res)
+      }),
+    )
+    const p = await pool([small.url], { batchSize: 8, score: { backoffBaseMs: 10 } })
+    sameAsReference(await p.getBlocks(FROM, COUNT, true))
+    expect(p.endpoints[0].score.snapshot()).toMatchObject({ failures: 2, lastError: RpcErrorCode.ResponseTooLarge })
+  })
+
   it('a batch rejected as a whole is classified from its single error object', async () => {
     const rejects = await server(probesOk((_ctx, res) => sendJson(res, { jsonrpc: '2.0', id: null, error: { code: -32600, message: 'batch too large' } })))
     const err = await rejection(new RpcEndpoint({ url: rejects.url }).getBlocks(FROM, COUNT, true))
