@@ -234,8 +234,9 @@ export class RpcEndpoint implements SourcePeer {
     return this.tracked(async () => {
       const out: Bytes[] = []
       for (const part of chunk(hashes.slice(0, MAX_ITEMS_PER_CALL), this.batchSize)) {
-        const outcomes = await this.transport.batch(part.map((h) => ({ method: 'eth_getBlockByHash', params: [bytesToHex(h), true] })), opts)
-        const blocks = this.foundBlocks(outcomes, part)
+        const hexes = part.map(bytesToHex)
+        const results = this.lenient(await this.transport.batch(hexes.map((h) => ({ method: 'eth_getBlockByHash', params: [h, true] })), opts))
+        const blocks = results.map((r, i) => this.blockByHash(r, hexes[i])).filter((b): b is JsonObject => b !== undefined)
         const ommers = await this.fetchOmmers(blocks, opts)
         blocks.forEach((json, i) => {
           try {
@@ -260,12 +261,19 @@ export class RpcEndpoint implements SourcePeer {
         if (this.blockReceiptsSupported) {
           const outcomes = await this.transport.batch(hexes.map((h) => ({ method: 'eth_getBlockReceipts', params: [h] })), opts)
           if (outcomes.some((o) => !o.ok && o.error.code === RpcErrorCode.MethodNotFound)) this.disableBlockReceipts()
-          lists = this.blockReceiptsSupported ? outcomes.map((o, i) => this.receiptList(o, hexes[i])) : await this.receiptsByTxForHashes(hexes, opts)
+          lists = this.blockReceiptsSupported
+            ? this.lenient(outcomes).map((r, i) => (r === null ? undefined : this.receiptArray(r, hexes[i])))
+            : await this.receiptsByTxForHashes(hexes, opts)
         } else {
           lists = await this.receiptsByTxForHashes(hexes, opts)
         }
         lists.forEach((list, i) => {
-          if (list !== undefined) out.push(rebuildReceipts(list, { blockHash: hexes[i] }))
+          if (list === undefined) return
+          try {
+            out.push(rebuildReceipts(list, { blockHash: hexes[i] }))
+          } catch (err) {
+            throw err instanceof RpcError ? err.withContext(`receipts of block ${hexes[i]}`, { blockHash: hexes[i] }) : err
+          }
         })
       }
       return out
@@ -324,7 +332,7 @@ export class RpcEndpoint implements SourcePeer {
         if (!r.ok && r.error.code === RpcErrorCode.MethodNotFound) {
           this.disableBlockReceipts()
         } else {
-          const list = this.receiptList(r, block.hash as string, blocks.length === 0)
+          const list = this.receiptOutcome(r, block.hash as string, blocks.length === 0)
           if (list === undefined) break
           receipts.push(list)
         }
@@ -333,8 +341,11 @@ export class RpcEndpoint implements SourcePeer {
     }
     if (withReceipts && !this.blockReceiptsSupported) {
       const byTx = await this.receiptsByTx(blocks, opts)
+      const missing = byTx.indexOf(undefined)
+      // A block whose receipts the endpoint lacks ends the prefix, as a missing block does.
+      if (missing >= 0) blocks.length = missing
       receipts.length = 0
-      receipts.push(...byTx)
+      receipts.push(...byTx.slice(0, blocks.length))
     }
     const ommers = await this.fetchOmmers(blocks, opts)
     const out: RawBlock[] = []
@@ -367,15 +378,26 @@ export class RpcEndpoint implements SourcePeer {
   }
 
   /** A receipts result: the list, or undefined for "don't have it" (or a failed call after the first). */
-  private receiptList(outcome: JsonRpcOutcome, blockHash: string, first = false): readonly unknown[] | undefined {
+  private receiptOutcome(outcome: JsonRpcOutcome, blockHash: string, first: boolean): readonly unknown[] | undefined {
     if (!outcome.ok) {
       if (first) throw outcome.error
       this.noteFailure(outcome.error)
       return undefined
     }
-    if (outcome.result === null) return undefined
-    if (!Array.isArray(outcome.result)) throw badResponse(`receipts of ${blockHash} are not an array`)
-    return outcome.result
+    return outcome.result === null ? undefined : this.receiptArray(outcome.result, blockHash)
+  }
+
+  private receiptArray(result: unknown, blockHash: string): readonly unknown[] {
+    if (!Array.isArray(result)) throw badResponse(`receipts of ${blockHash} are not an array`)
+    return result
+  }
+
+  /** Results of a by-hash batch: a failed call is scored and skipped like a missing item, unless every call failed. */
+  private lenient(outcomes: readonly JsonRpcOutcome[]): unknown[] {
+    const errors = outcomes.flatMap((o) => (o.ok ? [] : [o.error]))
+    if (errors.length > 0 && errors.length === outcomes.length) throw errors[0]
+    for (const err of errors) this.noteFailure(err)
+    return outcomes.map((o) => (o.ok ? o.result : null))
   }
 
   /** Headers from eth_getBlockBy{Number,Hash}(x, false) calls: rebuilt, hash-checked, a prefix up to the first missing one. */
@@ -383,7 +405,10 @@ export class RpcEndpoint implements SourcePeer {
     const outcomes = await this.transport.batch(calls, opts)
     const out: Array<{ header: Bytes; number: number }> = []
     for (const [i, outcome] of outcomes.entries()) {
-      const json = numbers ? this.blockOutcome(outcome, numbers[i], out.length === 0) : this.hashOutcome(outcome, calls[i].params[0] as string)
+      let json: JsonObject | undefined
+      if (numbers) json = this.blockOutcome(outcome, numbers[i], out.length === 0)
+      else if (outcome.ok) json = this.blockByHash(outcome.result, calls[i].params[0] as string)
+      else throw outcome.error
       if (json === undefined) break
       const header = rebuildHeader(json)
       checkHeaderHash(json, header)
@@ -393,24 +418,13 @@ export class RpcEndpoint implements SourcePeer {
   }
 
   /** A block fetched by hash: undefined when missing; the block must be the one asked for. */
-  private hashOutcome(outcome: JsonRpcOutcome, hash: string): JsonObject | undefined {
-    if (!outcome.ok) throw outcome.error
-    if (outcome.result === null) return undefined
-    if (!isObject(outcome.result)) throw badResponse(`block ${hash} is not an object`)
-    if (typeof outcome.result.hash !== 'string' || outcome.result.hash.toLowerCase() !== hash.toLowerCase()) {
-      throw new RpcError(RpcErrorCode.Inconsistent, `asked for block ${hash}, got ${String(outcome.result.hash)}`, { fault: 'invalid-data' })
+  private blockByHash(result: unknown, hash: string): JsonObject | undefined {
+    if (result === null) return undefined
+    if (!isObject(result)) throw badResponse(`block ${hash} is not an object`)
+    if (typeof result.hash !== 'string' || result.hash.toLowerCase() !== hash.toLowerCase()) {
+      throw new RpcError(RpcErrorCode.Inconsistent, `asked for block ${hash}, got ${String(result.hash)}`, { fault: 'invalid-data' })
     }
-    return outcome.result
-  }
-
-  /** The blocks of a by-hash batch that the endpoint has (missing ones are skipped). */
-  private foundBlocks(outcomes: JsonRpcOutcome[], hashes: readonly Bytes[]): JsonObject[] {
-    const out: JsonObject[] = []
-    outcomes.forEach((o, i) => {
-      const json = this.hashOutcome(o, bytesToHex(hashes[i]))
-      if (json !== undefined) out.push(json)
-    })
-    return out
+    return result
   }
 
   /** Ommer headers per block (eth_getUncleByBlockHashAndIndex), each hash-checked against the block's `uncles` list. */
@@ -466,8 +480,8 @@ export class RpcEndpoint implements SourcePeer {
   }
 
   private async receiptsByTxForHashes(hexes: readonly string[], opts: RequestOptions): Promise<Array<readonly unknown[] | undefined>> {
-    const outcomes = await this.transport.batch(hexes.map((h) => ({ method: 'eth_getBlockByHash', params: [h, false] })), opts)
-    const found = outcomes.map((o, i) => this.hashOutcome(o, hexes[i]))
+    const results = this.lenient(await this.transport.batch(hexes.map((h) => ({ method: 'eth_getBlockByHash', params: [h, false] })), opts))
+    const found = results.map((r, i) => this.blockByHash(r, hexes[i]))
     const present = found.filter((b): b is JsonObject => b !== undefined)
     const lists = await this.receiptsByTx(present, opts)
     let k = 0
