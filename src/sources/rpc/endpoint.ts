@@ -284,9 +284,11 @@ export class RpcEndpoint implements SourcePeer {
 
   /** Runs one public operation: records success or the failure, reports faults, rethrows typed errors. */
   private async tracked<T>(op: () => Promise<T>): Promise<T> {
+    const failuresBefore = this.score.snapshot().failures
     try {
       const result = await op()
-      this.score.recordSuccess()
+      // A partial answer whose later batches failed keeps the back-off those failures set.
+      if (this.score.snapshot().failures === failuresBefore) this.score.recordSuccess()
       return result
     } catch (err) {
       const typed = err instanceof RpcError ? err : new RpcError(RpcErrorCode.BadResponse, (err as Error).message, { fault: 'protocol-violation', retryable: true, cause: err })

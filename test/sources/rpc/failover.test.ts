@@ -352,6 +352,20 @@ describe('pool behaviour', () => {
     expect(ep.score.snapshot().failures).toBe(0)
   })
 
+  it('a later batch failing leaves a useful prefix, and the endpoint still backs off', async () => {
+    const partial = await server(
+      probesOk(async (ctx, res) => {
+        if (ctx.calls.some((c) => Number(c.params[0]) >= FROM + 2)) return sendJson(res, {}, 429, { 'retry-after': '30' })
+        await passThrough()(ctx, res)
+      }),
+    )
+    const ep = new RpcEndpoint({ url: partial.url, ...FAST }) // 2 blocks (4 calls) per HTTP request
+    const got = await ep.getBlocks(FROM, COUNT, true)
+    expect(got.map((b) => bytesToHex(b.header))).toEqual(reference.slice(0, 2).map((b) => bytesToHex(b.header)))
+    expect(ep.score.snapshot()).toMatchObject({ failures: 1, lastError: RpcErrorCode.RateLimited })
+    expect(ep.score.isReady()).toBe(false)
+  })
+
   it('an endpoint refusing large batches (HTTP 413) gets smaller ones until they pass', async () => {
     const small = await server(
       probesOk(async (ctx, res) => {
