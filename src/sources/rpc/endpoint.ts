@@ -1,0 +1,492 @@
+/**
+ * One JSON-RPC endpoint as a `SourcePeer`. Blocks come from eth_getBlockByNumber(n, true) +
+ * eth_getBlockReceipts(n) in JSON-RPC batches; uncles from eth_getUncleByBlockHashAndIndex; the raw
+ * header/body/receipt RLP is rebuilt from the JSON and the header is hash-checked before anything
+ * leaves this class. A `null` (or "block not found") is "don't have it": answers are short, never
+ * padded. Every failure is a typed `RpcError`, recorded in the endpoint's score.
+ */
+import type { Logger } from '../../logger.js'
+import { silentLogger } from '../../logger.js'
+import { type Bytes, bytesToHex, toQuantity } from '../../primitives/bytes.js'
+import type { HeadInfo, HeadersRequest, PeerFault, RawBlock, RequestOptions, SourcePeer } from '../types.js'
+import { RpcError, RpcErrorCode, badResponse } from './errors.js'
+import { bigintField, fixedField, numberField, objectField } from './hex.js'
+import { checkHeaderHash, rebuildBlock, rebuildBody, rebuildHeader, rebuildReceipts, transactionHashes, type JsonObject } from './rebuild.js'
+import { DEFAULT_SCORE_OPTIONS, EndpointScore, type ScoreOptions } from './score.js'
+import { JsonRpcTransport, type JsonRpcCall, type JsonRpcOutcome } from './transport.js'
+
+export interface RpcEndpointOptions {
+  url: string
+  /** Id for logs and metrics; defaults to the URL without credentials. */
+  id?: string
+  /** JSON-RPC calls per HTTP request (a block with receipts is two calls). */
+  batchSize?: number
+  /** HTTP requests in flight at once to this endpoint. */
+  maxConcurrency?: number
+  /** Timeout of one HTTP request, response body included. */
+  timeoutMs?: number
+  /** Largest response body accepted. */
+  maxResponseBytes?: number
+  /** Check every rebuilt transaction against its reported hash (diagnostics; the tx root covers it anyway). */
+  verifyTxHashes?: boolean
+  /** Extra HTTP headers, e.g. an API key. */
+  headers?: Record<string, string>
+  score?: Partial<ScoreOptions>
+  logger?: Logger
+  /** Called when this endpoint is blamed for a fault (the pool bans on invalid data). */
+  onFault?: (endpoint: RpcEndpoint, fault: PeerFault, detail: string) => void
+}
+
+export const RPC_ENDPOINT_DEFAULTS = {
+  // 10 blocks with receipts per HTTP request: few round trips, and a mainnet batch stays ~10-20 MB.
+  batchSize: 20,
+  // A few parallel requests hide latency without tripping providers' per-connection limits.
+  maxConcurrency: 4,
+  // Mainnet blocks with receipts can take seconds on a busy public node; a stall is far longer.
+  timeoutMs: 30_000,
+  // Well above a 10-block mainnet batch, far below what would hurt the process.
+  maxResponseBytes: 64 * 1024 * 1024,
+} as const
+
+/** Upper bound on blocks or headers per call, whatever the caller asks (bounds one call's memory). */
+export const MAX_ITEMS_PER_CALL = 1024
+
+/** An id for logs and metrics without credentials: API keys often sit in the path or the query. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url)
+    const path = u.pathname
+      .split('/')
+      .map((seg) => (seg.length >= 16 ? '***' : seg))
+      .join('/')
+    return `${u.protocol}//${u.host}${path === '/' ? '' : path}`
+  } catch {
+    return 'invalid-url'
+  }
+}
+
+function isObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
+
+export class RpcEndpoint implements SourcePeer {
+  readonly id: string
+  readonly kind = 'rpc' as const
+  readonly score: EndpointScore
+  private readonly transport: JsonRpcTransport
+  /** JSON-RPC calls per HTTP request; halved when the endpoint refuses or we cut off a response as too large. */
+  private batchSize: number
+  private readonly verifyTxHashes: boolean
+  private readonly logger: Logger
+  private readonly onFault: RpcEndpointOptions['onFault']
+  private latest: HeadInfo | undefined
+  private cachedChainId: bigint | undefined
+  private cachedGenesis: Bytes | undefined
+  /** Cleared when the endpoint answers eth_getBlockReceipts with "method not found". */
+  private blockReceiptsSupported = true
+
+  constructor(options: RpcEndpointOptions) {
+    this.id = options.id ?? `rpc:${redactUrl(options.url)}`
+    this.transport = new JsonRpcTransport(options.url, {
+      timeoutMs: options.timeoutMs ?? RPC_ENDPOINT_DEFAULTS.timeoutMs,
+      maxResponseBytes: options.maxResponseBytes ?? RPC_ENDPOINT_DEFAULTS.maxResponseBytes,
+      maxConcurrency: options.maxConcurrency ?? RPC_ENDPOINT_DEFAULTS.maxConcurrency,
+      headers: options.headers,
+      onLatency: (ms) => this.score.recordLatency(ms),
+    })
+    this.batchSize = Math.max(1, options.batchSize ?? RPC_ENDPOINT_DEFAULTS.batchSize)
+    this.verifyTxHashes = options.verifyTxHashes ?? false
+    this.score = new EndpointScore({ ...DEFAULT_SCORE_OPTIONS, ...options.score })
+    this.logger = (options.logger ?? silentLogger()).child({ source: this.id })
+    this.onFault = options.onFault
+  }
+
+  /** Requests currently on the wire. */
+  get inFlight(): number {
+    return this.transport.inFlight
+  }
+
+  head(): HeadInfo | undefined {
+    return this.latest
+  }
+
+  // -- chain facts ---------------------------------------------------------------------------
+
+  async chainId(opts: RequestOptions = {}): Promise<bigint> {
+    if (this.cachedChainId === undefined) {
+      this.cachedChainId = await this.tracked(async () => bigintField(await this.transport.call('eth_chainId', [], opts), 'chainId'))
+    }
+    return this.cachedChainId
+  }
+
+  /** Latest block number and hash; updates `head()`. */
+  async refreshHead(opts: RequestOptions = {}): Promise<HeadInfo> {
+    const head = await this.tagged('latest', opts)
+    if (head === undefined) throw badResponse('endpoint has no latest block')
+    this.noteHead(head)
+    return head
+  }
+
+  /** Number of the finalized block, or undefined when the endpoint does not know one (pre-merge, dev chains without it). */
+  async finalized(opts: RequestOptions = {}): Promise<number | undefined> {
+    return (await this.tagged('finalized', opts))?.number
+  }
+
+  /** Number of the "safe" block, or undefined when unsupported. */
+  async safe(opts: RequestOptions = {}): Promise<number | undefined> {
+    return (await this.tagged('safe', opts))?.number
+  }
+
+  /** Raw header RLP of block 0 (hash-checked): a dev chain's genesis comes from its node. */
+  async genesisHeader(opts: RequestOptions = {}): Promise<Bytes> {
+    if (this.cachedGenesis === undefined) {
+      const [header] = await this.getHeaders({ start: 0, count: 1 }, opts)
+      if (header === undefined) throw badResponse('endpoint has no block 0')
+      this.cachedGenesis = header
+    }
+    return this.cachedGenesis
+  }
+
+  /** eth_getBlockByNumber(tag, false): hash-checked number and hash; JSON-RPC errors (unknown tag) mean "unsupported". */
+  private async tagged(tag: 'latest' | 'finalized' | 'safe', opts: RequestOptions): Promise<HeadInfo | undefined> {
+    return this.tracked(async () => {
+      const [outcome] = await this.transport.batch([{ method: 'eth_getBlockByNumber', params: [tag, false] }], opts)
+      if (!outcome.ok) {
+        if (tag !== 'latest' && (outcome.error.code === RpcErrorCode.ServerError || outcome.error.code === RpcErrorCode.MethodNotFound)) return undefined
+        throw outcome.error
+      }
+      if (outcome.result === null) return undefined
+      const json = objectField(outcome.result, `${tag} block`)
+      const hash = checkHeaderHash(json, rebuildHeader(json))
+      return { number: numberField(json.number, 'number'), hash }
+    })
+  }
+
+  private noteHead(head: HeadInfo): void {
+    if (this.latest === undefined || head.number >= this.latest.number) this.latest = head
+  }
+
+  // -- SourcePeer ------------------------------------------------------------------------------
+
+  /** Whole blocks `from .. from+count-1`; a contiguous prefix (short when the endpoint lacks the rest). */
+  async getBlocks(from: number, count: number, withReceipts: boolean, opts: RequestOptions = {}): Promise<RawBlock[]> {
+    const n = Math.min(count, MAX_ITEMS_PER_CALL)
+    if (n <= 0) return []
+    const perRequest = Math.max(1, Math.floor(this.batchSize / (withReceipts ? 2 : 1)))
+    const numbers = Array.from({ length: n }, (_, i) => from + i)
+    const parts = chunk(numbers, perRequest)
+    return this.tracked(async () => {
+      const settled = await Promise.allSettled(parts.map((nums) => this.fetchBlocks(nums, withReceipts, opts)))
+      const out: RawBlock[] = []
+      for (const [i, s] of settled.entries()) {
+        if (s.status === 'rejected') {
+          // Later batches failing still leave a useful prefix; the failure is scored all the same.
+          if (out.length === 0) throw s.reason
+          if (s.reason instanceof RpcError) this.noteFailure(s.reason)
+          break
+        }
+        out.push(...s.value)
+        if (s.value.length < parts[i].length) break
+      }
+      return out
+    })
+  }
+
+  /** Headers by number (or starting at a hash), contiguous or with skip/reverse; a prefix of what was asked. */
+  async getHeaders(req: HeadersRequest, opts: RequestOptions = {}): Promise<Bytes[]> {
+    const count = Math.min(req.count, MAX_ITEMS_PER_CALL)
+    if (count <= 0) return []
+    return this.tracked(async () => {
+      const out: Bytes[] = []
+      let start: number
+      if (typeof req.start === 'number') {
+        start = req.start
+      } else {
+        const [first] = await this.headersFrom([{ method: 'eth_getBlockByHash', params: [bytesToHex(req.start), false] }], opts)
+        if (first === undefined) return out
+        out.push(first.header)
+        start = first.number
+      }
+      const step = ((req.skip ?? 0) + 1) * (req.reverse ? -1 : 1)
+      const numbers: number[] = []
+      for (let i = out.length; i < count; i++) {
+        const num = start + i * step
+        if (num < 0) break
+        numbers.push(num)
+      }
+      for (const part of chunk(numbers, this.batchSize)) {
+        const headers = await this.headersFrom(part.map((num) => ({ method: 'eth_getBlockByNumber', params: [toQuantity(num), false] })), opts, part)
+        out.push(...headers.map((h) => h.header))
+        if (headers.length < part.length) break
+      }
+      return out
+    })
+  }
+
+  /** Bodies of the given blocks, skipping blocks the endpoint does not have. */
+  async getBodies(hashes: readonly Bytes[], opts: RequestOptions = {}): Promise<Bytes[]> {
+    return this.tracked(async () => {
+      const out: Bytes[] = []
+      for (const part of chunk(hashes.slice(0, MAX_ITEMS_PER_CALL), this.batchSize)) {
+        const hexes = part.map(bytesToHex)
+        const results = this.lenient(await this.transport.batch(hexes.map((h) => ({ method: 'eth_getBlockByHash', params: [h, true] })), opts))
+        const blocks = results.map((r, i) => this.blockByHash(r, hexes[i])).filter((b): b is JsonObject => b !== undefined)
+        const ommers = await this.fetchOmmers(blocks, opts)
+        blocks.forEach((json, i) => {
+          try {
+            checkHeaderHash(json, rebuildHeader(json))
+            out.push(rebuildBody(json, { ommers: ommers[i], verifyTxHashes: this.verifyTxHashes }))
+          } catch (err) {
+            throw err instanceof RpcError ? err.withContext(`block ${String(json.number)}`, { number: json.number }) : err
+          }
+        })
+      }
+      return out
+    })
+  }
+
+  /** Receipt lists (eth/68 form) of the given blocks, skipping blocks the endpoint does not have. */
+  async getReceipts(hashes: readonly Bytes[], opts: RequestOptions = {}): Promise<Bytes[]> {
+    return this.tracked(async () => {
+      const out: Bytes[] = []
+      for (const part of chunk(hashes.slice(0, MAX_ITEMS_PER_CALL), this.batchSize)) {
+        const hexes = part.map(bytesToHex)
+        let lists: Array<readonly unknown[] | undefined>
+        if (this.blockReceiptsSupported) {
+          const outcomes = await this.transport.batch(hexes.map((h) => ({ method: 'eth_getBlockReceipts', params: [h] })), opts)
+          if (outcomes.some((o) => !o.ok && o.error.code === RpcErrorCode.MethodNotFound)) this.disableBlockReceipts()
+          lists = this.blockReceiptsSupported
+            ? this.lenient(outcomes).map((r, i) => (r === null ? undefined : this.receiptArray(r, hexes[i])))
+            : await this.receiptsByTxForHashes(hexes, opts)
+        } else {
+          lists = await this.receiptsByTxForHashes(hexes, opts)
+        }
+        lists.forEach((list, i) => {
+          if (list === undefined) return
+          try {
+            out.push(rebuildReceipts(list, { blockHash: hexes[i] }))
+          } catch (err) {
+            throw err instanceof RpcError ? err.withContext(`receipts of block ${hexes[i]}`, { blockHash: hexes[i] }) : err
+          }
+        })
+      }
+      return out
+    })
+  }
+
+  // -- internals -------------------------------------------------------------------------------
+
+  /** Runs one public operation: records success or the failure, reports faults, rethrows typed errors. */
+  private async tracked<T>(op: () => Promise<T>): Promise<T> {
+    const failuresBefore = this.score.snapshot().failures
+    try {
+      const result = await op()
+      // A partial answer whose later batches failed keeps the back-off those failures set.
+      if (this.score.snapshot().failures === failuresBefore) this.score.recordSuccess()
+      return result
+    } catch (err) {
+      const typed = err instanceof RpcError ? err : new RpcError(RpcErrorCode.BadResponse, (err as Error).message, { fault: 'protocol-violation', retryable: true, cause: err })
+      this.noteFailure(typed)
+      throw typed
+    }
+  }
+
+  private noteFailure(err: RpcError): void {
+    this.score.recordFailure(err)
+    if (err.code === RpcErrorCode.ResponseTooLarge && this.batchSize > 1) {
+      // Smaller batches make smaller responses; a single block over the limit needs a larger --rpc limit.
+      this.batchSize = Math.max(1, Math.floor(this.batchSize / 2))
+      this.logger.warn({ batchSize: this.batchSize }, 'response too large; batch size halved')
+    }
+    this.logger.debug({ code: err.code, details: err.details }, err.message)
+    if (err.fault !== undefined) this.onFault?.(this, err.fault, `${err.code}: ${err.message}`)
+  }
+
+  private disableBlockReceipts(): void {
+    if (!this.blockReceiptsSupported) return
+    this.blockReceiptsSupported = false
+    this.logger.info('eth_getBlockReceipts not supported; falling back to eth_getTransactionReceipt per transaction')
+  }
+
+  /** One batch of blocks by number, with receipts and ommers; a prefix up to the first missing block. */
+  private async fetchBlocks(numbers: readonly number[], withReceipts: boolean, opts: RequestOptions): Promise<RawBlock[]> {
+    const askReceipts = withReceipts && this.blockReceiptsSupported
+    const calls: JsonRpcCall[] = []
+    for (const num of numbers) {
+      calls.push({ method: 'eth_getBlockByNumber', params: [toQuantity(num), true] })
+      if (askReceipts) calls.push({ method: 'eth_getBlockReceipts', params: [toQuantity(num)] })
+    }
+    const outcomes = await this.transport.batch(calls, opts)
+    const stride = askReceipts ? 2 : 1
+    const blocks: JsonObject[] = []
+    const receipts: Array<readonly unknown[] | undefined> = []
+    for (let i = 0; i < numbers.length; i++) {
+      const block = this.blockOutcome(outcomes[i * stride], numbers[i], blocks.length === 0)
+      if (block === undefined) break
+      if (askReceipts) {
+        const r = outcomes[i * stride + 1]
+        if (!r.ok && r.error.code === RpcErrorCode.MethodNotFound) {
+          this.disableBlockReceipts()
+        } else {
+          const list = this.receiptOutcome(r, block.hash as string, blocks.length === 0)
+          if (list === undefined) break
+          receipts.push(list)
+        }
+      }
+      blocks.push(block)
+    }
+    if (withReceipts && !this.blockReceiptsSupported) {
+      const byTx = await this.receiptsByTx(blocks, opts)
+      const missing = byTx.indexOf(undefined)
+      // A block whose receipts the endpoint lacks ends the prefix, as a missing block does.
+      if (missing >= 0) blocks.length = missing
+      receipts.length = 0
+      receipts.push(...byTx.slice(0, blocks.length))
+    }
+    const ommers = await this.fetchOmmers(blocks, opts)
+    const out: RawBlock[] = []
+    for (let i = 0; i < blocks.length; i++) {
+      const raw = rebuildBlock(blocks[i], { ommers: ommers[i], receipts: withReceipts ? receipts[i] : undefined, verifyTxHashes: this.verifyTxHashes })
+      out.push(raw)
+    }
+    if (blocks.length > 0) {
+      const last = blocks[blocks.length - 1]
+      this.noteHead({ number: numberField(last.number, 'number'), hash: fixedField(last.hash, 32, 'hash') })
+    }
+    return out
+  }
+
+  /**
+   * A block result: the JSON object, or undefined for "don't have it". A failed call throws when it
+   * is the first of the batch (nothing to return), otherwise it ends the prefix.
+   */
+  private blockOutcome(outcome: JsonRpcOutcome, expected: number, first: boolean): JsonObject | undefined {
+    if (!outcome.ok) {
+      if (first) throw outcome.error
+      this.noteFailure(outcome.error)
+      return undefined
+    }
+    if (outcome.result === null) return undefined
+    if (!isObject(outcome.result)) throw badResponse(`block ${expected} is not an object`)
+    const number = numberField(outcome.result.number, 'number')
+    if (number !== expected) throw new RpcError(RpcErrorCode.Inconsistent, `asked for block ${expected}, got block ${number}`, { fault: 'invalid-data', details: { expected, number } })
+    return outcome.result
+  }
+
+  /** A receipts result: the list, or undefined for "don't have it" (or a failed call after the first). */
+  private receiptOutcome(outcome: JsonRpcOutcome, blockHash: string, first: boolean): readonly unknown[] | undefined {
+    if (!outcome.ok) {
+      if (first) throw outcome.error
+      this.noteFailure(outcome.error)
+      return undefined
+    }
+    return outcome.result === null ? undefined : this.receiptArray(outcome.result, blockHash)
+  }
+
+  private receiptArray(result: unknown, blockHash: string): readonly unknown[] {
+    if (!Array.isArray(result)) throw badResponse(`receipts of ${blockHash} are not an array`)
+    return result
+  }
+
+  /** Results of a by-hash batch: a failed call is scored and skipped like a missing item, unless every call failed. */
+  private lenient(outcomes: readonly JsonRpcOutcome[]): unknown[] {
+    const errors = outcomes.flatMap((o) => (o.ok ? [] : [o.error]))
+    if (errors.length > 0 && errors.length === outcomes.length) throw errors[0]
+    for (const err of errors) this.noteFailure(err)
+    return outcomes.map((o) => (o.ok ? o.result : null))
+  }
+
+  /** Headers from eth_getBlockBy{Number,Hash}(x, false) calls: rebuilt, hash-checked, a prefix up to the first missing one. */
+  private async headersFrom(calls: JsonRpcCall[], opts: RequestOptions, numbers?: readonly number[]): Promise<Array<{ header: Bytes; number: number }>> {
+    const outcomes = await this.transport.batch(calls, opts)
+    const out: Array<{ header: Bytes; number: number }> = []
+    for (const [i, outcome] of outcomes.entries()) {
+      let json: JsonObject | undefined
+      if (numbers) json = this.blockOutcome(outcome, numbers[i], out.length === 0)
+      else if (outcome.ok) json = this.blockByHash(outcome.result, calls[i].params[0] as string)
+      else throw outcome.error
+      if (json === undefined) break
+      const header = rebuildHeader(json)
+      checkHeaderHash(json, header)
+      out.push({ header, number: numberField(json.number, 'number') })
+    }
+    return out
+  }
+
+  /** A block fetched by hash: undefined when missing; the block must be the one asked for. */
+  private blockByHash(result: unknown, hash: string): JsonObject | undefined {
+    if (result === null) return undefined
+    if (!isObject(result)) throw badResponse(`block ${hash} is not an object`)
+    if (typeof result.hash !== 'string' || result.hash.toLowerCase() !== hash.toLowerCase()) {
+      throw new RpcError(RpcErrorCode.Inconsistent, `asked for block ${hash}, got ${String(result.hash)}`, { fault: 'invalid-data' })
+    }
+    return result
+  }
+
+  /** Ommer headers per block (eth_getUncleByBlockHashAndIndex), each hash-checked against the block's `uncles` list. */
+  private async fetchOmmers(blocks: readonly JsonObject[], opts: RequestOptions): Promise<Bytes[][]> {
+    const wanted: Array<{ block: number; hash: string }> = []
+    const out: Bytes[][] = blocks.map(() => [])
+    blocks.forEach((b, i) => {
+      const uncles = Array.isArray(b.uncles) ? b.uncles : []
+      for (const hash of uncles) wanted.push({ block: i, hash: String(hash) })
+    })
+    if (wanted.length === 0) return out
+    const indexOf = new Map<number, number>()
+    const calls = wanted.map(({ block }) => {
+      const idx = indexOf.get(block) ?? 0
+      indexOf.set(block, idx + 1)
+      return { method: 'eth_getUncleByBlockHashAndIndex', params: [blocks[block].hash, toQuantity(idx)] }
+    })
+    const size = this.batchSize
+    for (const [c, part] of chunk(calls, size).entries()) {
+      const outcomes = await this.transport.batch(part, opts)
+      outcomes.forEach((o, j) => {
+        const w = wanted[c * size + j]
+        if (!o.ok) throw o.error
+        if (!isObject(o.result)) throw badResponse(`uncle ${w.hash} of block ${String(blocks[w.block].number)} is missing`)
+        const header = rebuildHeader(o.result)
+        const hash = checkHeaderHash(o.result, header, 'uncle')
+        if (bytesToHex(hash) !== w.hash.toLowerCase()) {
+          throw new RpcError(RpcErrorCode.Inconsistent, `uncle ${bytesToHex(hash)} is not the listed ${w.hash}`, { fault: 'invalid-data' })
+        }
+        out[w.block].push(header)
+      })
+    }
+    return out
+  }
+
+  /** Receipts through eth_getTransactionReceipt, for endpoints without eth_getBlockReceipts. */
+  private async receiptsByTx(blocks: readonly JsonObject[], opts: RequestOptions): Promise<Array<readonly unknown[] | undefined>> {
+    const txHashes = blocks.map(transactionHashes)
+    const calls = txHashes.flat().map((h) => ({ method: 'eth_getTransactionReceipt', params: [h] }))
+    const results: unknown[] = []
+    for (const part of chunk(calls, this.batchSize)) {
+      for (const o of await this.transport.batch(part, opts)) {
+        if (!o.ok) throw o.error
+        results.push(o.result)
+      }
+    }
+    let pos = 0
+    return txHashes.map((hashes) => {
+      const list = results.slice(pos, pos + hashes.length)
+      pos += hashes.length
+      return list.some((r) => r === null) ? undefined : list
+    })
+  }
+
+  private async receiptsByTxForHashes(hexes: readonly string[], opts: RequestOptions): Promise<Array<readonly unknown[] | undefined>> {
+    const results = this.lenient(await this.transport.batch(hexes.map((h) => ({ method: 'eth_getBlockByHash', params: [h, false] })), opts))
+    const found = results.map((r, i) => this.blockByHash(r, hexes[i]))
+    const present = found.filter((b): b is JsonObject => b !== undefined)
+    const lists = await this.receiptsByTx(present, opts)
+    let k = 0
+    return found.map((b) => (b === undefined ? undefined : lists[k++]))
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * JSON-RPC over HTTP with Node's built-in fetch (undici: pooled keep-alive connections per origin).
+ * One `JsonRpcTransport` per endpoint bounds its in-flight requests, sends batches as JSON arrays,
+ * times out every request, honours the caller's AbortSignal, and refuses response bodies over a byte
+ * limit while they stream in (before anything is parsed).
+ */
+import { Buffer } from 'node:buffer'
+import { RpcError, RpcErrorCode, badResponse, classifyHttpStatus, classifyJsonRpcError, type JsonRpcErrorObject } from './errors.js'
+
+export interface JsonRpcCall {
+  method: string
+  params: readonly unknown[]
+}
+
+/**
+ * One call's outcome. `error` is absent on success; `result` is `null` both for a null result and for
+ * "block not found" style errors, which mean "don't have it".
+ */
+export type JsonRpcOutcome = { ok: true; result: unknown } | { ok: false; error: RpcError }
+
+export interface TransportOptions {
+  /** Per-request timeout (connect + send + full response body). */
+  timeoutMs: number
+  /** Largest response body accepted; larger ones are cut off while streaming. */
+  maxResponseBytes: number
+  /** HTTP requests in flight at once to this endpoint. */
+  maxConcurrency: number
+  /** Extra HTTP headers (e.g. an API key). */
+  headers?: Record<string, string>
+  /** Called with the round trip of every request answered in full (for scoring). */
+  onLatency?: (ms: number) => void
+}
+
+export interface CallOptions {
+  signal?: AbortSignal
+  timeoutMs?: number
+}
+
+/** Counting semaphore whose waiters leave the queue when their signal aborts. */
+class Semaphore {
+  private active = 0
+  private readonly waiters: Array<() => void> = []
+
+  constructor(private readonly limit: number) {}
+
+  get inFlight(): number {
+    return this.active
+  }
+
+  async acquire(signal?: AbortSignal): Promise<void> {
+    if (this.active < this.limit) {
+      this.active++
+      return
+    }
+    await new Promise<void>((resolve, reject) => {
+      const wake = () => {
+        signal?.removeEventListener('abort', onAbort)
+        this.active++
+        resolve()
+      }
+      const onAbort = () => {
+        const i = this.waiters.indexOf(wake)
+        if (i >= 0) this.waiters.splice(i, 1)
+        reject(abortError())
+      }
+      if (signal?.aborted) return reject(abortError())
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.waiters.push(wake)
+    })
+  }
+
+  release(): void {
+    this.active--
+    this.waiters.shift()?.()
+  }
+}
+
+function abortError(): RpcError {
+  return new RpcError(RpcErrorCode.Aborted, 'request aborted')
+}
+
+/** Reads a response body, failing as soon as it grows past `limit` bytes. */
+async function readBodyBounded(res: Response, limit: number): Promise<Buffer> {
+  const declared = Number(res.headers.get('content-length') ?? NaN)
+  if (declared > limit) {
+    await res.body?.cancel().catch(() => undefined)
+    throw tooLarge(limit, declared)
+  }
+  if (!res.body) return Buffer.alloc(0)
+  const chunks: Uint8Array[] = []
+  let size = 0
+  const reader = res.body.getReader()
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.length
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined)
+      throw tooLarge(limit, size)
+    }
+    chunks.push(value)
+  }
+  return Buffer.concat(chunks, size)
+}
+
+function tooLarge(limit: number, seen: number): RpcError {
+  return new RpcError(RpcErrorCode.ResponseTooLarge, `response body exceeds ${limit} bytes`, {
+    retryable: true,
+    details: { limitBytes: limit, seenBytes: seen },
+  })
+}
+
+function isErrorObject(v: unknown): v is JsonRpcErrorObject {
+  return typeof v === 'object' && v !== null && typeof (v as JsonRpcErrorObject).code === 'number'
+}
+
+export class JsonRpcTransport {
+  private nextId = 1
+  private readonly slots: Semaphore
+
+  constructor(
+    readonly url: string,
+    private readonly options: TransportOptions,
+  ) {
+    this.slots = new Semaphore(options.maxConcurrency)
+  }
+
+  /** HTTP requests currently in flight. */
+  get inFlight(): number {
+    return this.slots.inFlight
+  }
+
+  /** One call; a JSON-RPC error (other than "not found") becomes a thrown RpcError. */
+  async call(method: string, params: readonly unknown[], opts: CallOptions = {}): Promise<unknown> {
+    const [outcome] = await this.batch([{ method, params }], opts)
+    if (!outcome.ok) throw outcome.error
+    return outcome.result
+  }
+
+  /**
+   * Several calls in one HTTP request (a single call is sent unbatched: some servers reject arrays).
+   * Transport failures (timeout, HTTP status, malformed body) throw; per-call JSON-RPC errors come
+   * back as outcomes so the caller can keep the calls that succeeded.
+   */
+  async batch(calls: readonly JsonRpcCall[], opts: CallOptions = {}): Promise<JsonRpcOutcome[]> {
+    if (calls.length === 0) return []
+    const firstId = this.nextId
+    this.nextId += calls.length
+    const payload = calls.map((c, i) => ({ jsonrpc: '2.0', id: firstId + i, method: c.method, params: c.params }))
+    const body = JSON.stringify(payload.length === 1 ? payload[0] : payload)
+    const parsed = await this.post(body, opts)
+    return this.match(calls, firstId, parsed)
+  }
+
+  private async post(body: string, opts: CallOptions): Promise<unknown> {
+    await this.slots.acquire(opts.signal)
+    const timeoutMs = opts.timeoutMs ?? this.options.timeoutMs
+    const timeout = AbortSignal.timeout(timeoutMs)
+    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout
+    const started = performance.now()
+    try {
+      const res = await fetch(this.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', ...this.options.headers },
+        body,
+        signal,
+      })
+      if (res.status < 200 || res.status >= 300) {
+        await res.body?.cancel().catch(() => undefined)
+        throw classifyHttpStatus(res.status, res.headers.get('retry-after'))
+      }
+      const bytes = await readBodyBounded(res, this.options.maxResponseBytes)
+      this.options.onLatency?.(performance.now() - started)
+      try {
+        return JSON.parse(bytes.toString('utf8'))
+      } catch (err) {
+        throw badResponse(`response is not JSON (${bytes.length} bytes)`, {
+          bodyStart: bytes.subarray(0, 80).toString('utf8'),
+          parseError: (err as Error).message,
+        })
+      }
+    } catch (err) {
+      if (err instanceof RpcError) throw err
+      if (opts.signal?.aborted) throw abortError()
+      if (timeout.aborted) {
+        throw new RpcError(RpcErrorCode.Timeout, `no complete response within ${timeoutMs} ms`, { retryable: true, fault: 'timeout', details: { timeoutMs } })
+      }
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause
+      throw new RpcError(RpcErrorCode.ConnectionFailed, `connection failed: ${cause?.code ?? cause?.message ?? (err as Error).message}`, {
+        retryable: true,
+        fault: 'disconnected',
+        cause: err,
+      })
+    } finally {
+      this.slots.release()
+    }
+  }
+
+  /** Pairs responses with calls by id (servers may reorder a batch). */
+  private match(calls: readonly JsonRpcCall[], firstId: number, parsed: unknown): JsonRpcOutcome[] {
+    const responses = Array.isArray(parsed) ? parsed : [parsed]
+    if (!Array.isArray(parsed) && calls.length > 1) {
+      // A single object for a batch: the server rejected the whole batch (rate limit, batch too large...).
+      const error = (parsed as { error?: unknown } | null)?.error
+      if (isErrorObject(error)) throw classifyJsonRpcError(error, 'batch') ?? badResponse('batch rejected')
+      throw badResponse('expected a JSON array for a batch request')
+    }
+    const byId = new Map<number, Record<string, unknown>>()
+    for (const r of responses) {
+      if (typeof r !== 'object' || r === null) throw badResponse('JSON-RPC response is not an object')
+      const id = (r as { id?: unknown }).id
+      if (typeof id === 'number') byId.set(id, r as Record<string, unknown>)
+      else if (calls.length === 1 && isErrorObject((r as { error?: unknown }).error)) byId.set(firstId, r as Record<string, unknown>)
+    }
+    return calls.map((call, i): JsonRpcOutcome => {
+      const r = byId.get(firstId + i)
+      if (r === undefined) return { ok: false, error: badResponse(`no response for ${call.method}`, { method: call.method }) }
+      if (r.error !== undefined && r.error !== null) {
+        if (!isErrorObject(r.error)) return { ok: false, error: badResponse(`malformed error object for ${call.method}`) }
+        const error = classifyJsonRpcError(r.error, call.method)
+        return error ? { ok: false, error } : { ok: true, result: null }
+      }
+      if (!('result' in r)) return { ok: false, error: badResponse(`response for ${call.method} has neither result nor error`) }
+      return { ok: true, result: r.result }
+    })
+  }
+}
