@@ -38,7 +38,7 @@ export class Devp2pServer {
   private readonly connections = new Set<RlpxConnection>()
   private readonly config: ConnectionConfig
   private server: Server | undefined
-  private readonly served = { headers: 0, bodies: 0, receipts: 0, bytes: 0 }
+  private readonly served = { headers: 0, bodies: 0, receipts: 0, bytes: 0, accepted: 0 }
 
   constructor(private readonly opts: Devp2pServerOptions) {
     this.chain = opts.chain
@@ -86,7 +86,7 @@ export class Devp2pServer {
   }
 
   /** Items and bytes served so far (plain object). */
-  stats(): { headers: number; bodies: number; receipts: number; bytes: number; connections: number } {
+  stats(): { headers: number; bodies: number; receipts: number; bytes: number; accepted: number; connections: number } {
     return { ...this.served, connections: this.connections.size }
   }
 
@@ -102,6 +102,7 @@ export class Devp2pServer {
 
   private accept(socket: Socket): void {
     const conn = new RlpxConnection(this.config, socket, null)
+    this.served.accepted++
     this.connections.add(conn)
     conn.ready.then(
       (wire) => this.sessions.add(wire),
