@@ -8,6 +8,7 @@
  *    buffering or decompressing;
  *  - sub-protocol payloads go to the eth handler (`EthWire`) as raw bytes, never through the
  *    library's nested-array RLP decoder, so responses keep their wire bytes;
+ *  - the frame MAC runs on WASM keccak (`mac.ts`; the library's pure-JS one was the bottleneck);
  *  - every failure becomes a typed `SourceError`, the connection closes at once, and `closed` /
  *    `ready` promises give owners a complete lifecycle (handshake timeout included).
  */
@@ -19,6 +20,7 @@ import { DecodeError, SourceError, errorMessage } from '../../errors.js'
 import { concatBytes, utf8ToBytes, type Bytes } from '../../primitives/bytes.js'
 import { decodeTree, type RlpTree } from '../../primitives/rlp.js'
 import { devp2pError, Devp2pErrorCode } from './errors.js'
+import { useFastMac } from './mac.js'
 import { protocolLength, type EthVersion } from './messages.js'
 import { snappyDecompress } from './snappy.js'
 import { EthWire, type EthWireConfig } from './wire.js'
@@ -132,6 +134,8 @@ export class RlpxConnection extends Peer {
       port: (config.listenPort ?? null) as number,
     })
     this.config = config
+    // Before the handshake reaches the frame setup (outbound: on Ack; inbound: on Auth).
+    useFastMac(this._eciesSession)
     this.inbound = remoteId === null
     this.remoteAddress = socket.remoteAddress ?? '?'
     this.remotePort = socket.remotePort ?? 0

@@ -1,4 +1,6 @@
 /** Unit tests of the devp2p building blocks: eth messages, bounded snappy, enode URLs, rate tracking. */
+import { randomBytes } from 'node:crypto'
+import { MAC } from '@ethereumjs/devp2p'
 import { RLP } from '@ethereumjs/rlp'
 import { compress } from 'snappyjs'
 import { describe, expect, it } from 'vitest'
@@ -24,6 +26,7 @@ import {
   responseItems,
   type EthStatus,
 } from '../../../src/sources/devp2p/messages.js'
+import { FrameMac } from '../../../src/sources/devp2p/mac.js'
 import { DEFAULT_RATE_SETTINGS, RateTracker, RateTrackers } from '../../../src/sources/devp2p/rate.js'
 import { snappyDecompress, snappyDeclaredLength } from '../../../src/sources/devp2p/snappy.js'
 import { testChain } from '../../helpers/devp2p-server.js'
@@ -126,6 +129,26 @@ describe('bounded snappy', () => {
     expect(() => snappyDecompress(Uint8Array.of(0x80, 0x80, 0x80, 0x80, 0x80, 0x80), 100)).toThrow(expect.objectContaining({ code: Devp2pErrorCode.InvalidMessage }))
     const truncated = compress(new Uint8Array(5000).map((_, i) => i * 7)).subarray(0, 50)
     expect(() => snappyDecompress(truncated, 10_000)).toThrow(expect.objectContaining({ code: Devp2pErrorCode.InvalidMessage }))
+  })
+})
+
+describe('RLPx frame MAC on WASM keccak', () => {
+  it('produces the same digests as the library MAC over a sequence of frames', () => {
+    const secret = new Uint8Array(randomBytes(32))
+    const initial = new Uint8Array(randomBytes(200))
+    const ours = new FrameMac(secret, initial)
+    const theirs = new MAC(secret)
+    theirs.update(initial)
+    for (const size of [16, 1024, 0, 300_000, 48]) {
+      const header = new Uint8Array(randomBytes(16))
+      const body = new Uint8Array(randomBytes(size))
+      ours.updateHeader(header)
+      theirs.updateHeader(header)
+      expect(ours.digest()).toEqual(theirs.digest())
+      ours.updateBody(body)
+      theirs.updateBody(body)
+      expect(ours.digest()).toEqual(theirs.digest())
+    }
   })
 })
 
