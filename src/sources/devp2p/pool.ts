@@ -132,6 +132,8 @@ export class Devp2pPool implements SourcePool {
   private readonly byId = new Map<string, Session>()
   /** Node ids being dialled (TCP connect not done yet). */
   private readonly dialing = new Set<string>()
+  /** Dials in flight, awaited by stop() so nothing outlives the pool. */
+  private readonly dials = new Set<Promise<void>>()
   private readonly statics = new Map<string, StaticPeer>()
   private readonly bans = new Map<string, number>()
   private localStatus: LocalStatus
@@ -209,7 +211,7 @@ export class Devp2pPool implements SourcePool {
     })
     const server = this.server
     this.server = undefined
-    await Promise.all([...closing, server && new Promise<void>((resolve) => server.close(() => resolve()))])
+    await Promise.all([...closing, ...this.dials, server && new Promise<void>((resolve) => server.close(() => resolve()))])
   }
 
   /** Connected peers with a completed handshake, best score first. */
@@ -332,11 +334,12 @@ export class Devp2pPool implements SourcePool {
   private dialTarget(id: Bytes, host: string, port: number, staticPeer: StaticPeer | undefined): void {
     const idHex = nodeIdHex(id)
     this.dialing.add(idHex)
-    dial(this.config, { id, host, port }, this.opts.dialTimeoutMs ?? DEFAULTS.dialTimeoutMs).then(
-      (conn) => {
+    const attempt = dial(this.config, { id, host, port }, this.opts.dialTimeoutMs ?? DEFAULTS.dialTimeoutMs).then(
+      async (conn) => {
         this.dialing.delete(idHex)
         if (!this.running || this.byId.has(idHex)) {
           conn.close(DISCONNECT_REASON.ALREADY_CONNECTED)
+          await conn.closed
           return
         }
         this.adopt(conn, staticPeer, idHex)
@@ -347,6 +350,8 @@ export class Devp2pPool implements SourcePool {
         if (staticPeer) this.scheduleRedial(staticPeer)
       },
     )
+    this.dials.add(attempt)
+    void attempt.finally(() => this.dials.delete(attempt))
   }
 
   private accept(socket: Socket): void {

@@ -18,11 +18,11 @@ import { DISCONNECT_REASON, DisconnectReasonNames, Peer, type Capabilities } fro
 import type { Common } from '@ethereumjs/common'
 import { DecodeError, SourceError, errorMessage } from '../../errors.js'
 import { concatBytes, utf8ToBytes, type Bytes } from '../../primitives/bytes.js'
-import { decodeTree, type RlpTree } from '../../primitives/rlp.js'
+import { decodeTree, encode, type RlpTree } from '../../primitives/rlp.js'
 import { devp2pError, Devp2pErrorCode } from './errors.js'
 import { useFastMac } from './mac.js'
 import { protocolLength, type EthVersion } from './messages.js'
-import { snappyDecompress } from './snappy.js'
+import { snappyCompress, snappyDecompress } from './snappy.js'
 import { EthWire, type EthWireConfig } from './wire.js'
 
 /** The eth protocol's message size limit (geth `maxMessageSize`), after decompression. */
@@ -212,7 +212,12 @@ export class RlpxConnection extends Peer {
     clearTimeout(this.handshakeTimer)
     // Pending requests fail now, not when the socket has drained.
     this.wire?.connectionClosed(devp2pError(Devp2pErrorCode.Disconnected, `we disconnected (${disconnectReasonName(reason)})`, { reason }))
-    if (!this._closed) this._sendDisconnect(reason as DisconnectReason)
+    if (!this._closed && this._hello !== null) {
+      // Disconnect [reason], compressed like every message of a v5 session. Not the library's
+      // _sendDisconnect: it keeps the process alive 2 s with a timer before ending the socket.
+      const payload = encode([reason])
+      this._sendMessage(BASE.Disconnect, this.compresses ? snappyCompress(payload) : payload)
+    }
     this._closed = true
     this._disconnectReason ??= reason as DisconnectReason
     this._disconnectWe ??= true

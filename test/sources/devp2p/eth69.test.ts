@@ -6,13 +6,14 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { bytesToHex, equalBytes, hexToBytes } from '../../../src/primitives/bytes.js'
 import { decodeBlockReceipts, encodeReceiptsEth68 } from '../../../src/primitives/receipt.js'
+import { encode } from '../../../src/primitives/rlp.js'
 import { nodeIdHex } from '../../../src/sources/devp2p/enode.js'
 import { encodeBlockRangeUpdate, encodeGetBlockHeaders, encodeHashesRequest, EthCode, type EthVersion } from '../../../src/sources/devp2p/messages.js'
 import type { Devp2pPool } from '../../../src/sources/devp2p/pool.js'
 import type { Devp2pServer } from '../../../src/sources/devp2p/testing/server.js'
 import type { HeadInfo, SourcePeer } from '../../../src/sources/types.js'
 import { fetchByRoots, fetchHeaders } from '../../helpers/devp2p-fetch.js'
-import { poolFor, waitForPeers } from '../../helpers/devp2p-pool.js'
+import { poolFor, waitForPeers, waitForRemoval } from '../../helpers/devp2p-pool.js'
 import { startTestServer, testChain, TEST_STATUS } from '../../helpers/devp2p-server.js'
 
 const started: Array<Devp2pPool | Devp2pServer> = []
@@ -118,6 +119,15 @@ describe('eth/69 against the project server', () => {
     pool.setLocalHead(localHead)
     await until(() => wire.range?.latest === 7)
     expect(bytesToHex(wire.range!.latestHash)).toBe(bytesToHex(localHead.hash))
+  })
+
+  it('treats NewBlockHashes on an eth/69 session as a protocol violation (dropped, banned)', async () => {
+    const { server, pool } = await serverAndPool()
+    const [peer] = await waitForPeers(pool, 1)
+    const removed = waitForRemoval(pool, peer)
+    for (const wire of server.sessions) wire.sendMessage(EthCode.NewBlockHashes, encode([[TEST_STATUS.genesisHash, 0]]))
+    expect(await removed).toMatch(/DEVP2P_PROTOCOL_VIOLATION: message NewBlockHashes is not part of eth\/69/)
+    expect(pool.isBanned(peer.id)).toBe(true)
   })
 
   it('answers the peer\'s own requests with empty lists and ignores transaction gossip', async () => {

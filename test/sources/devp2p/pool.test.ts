@@ -119,6 +119,23 @@ describe('Devp2pPool', () => {
     expect(a.enode()).toContain(`?discport=${udpA}`)
   })
 
+  it('takes an empty answer ("don\'t have it") at no cost', async () => {
+    const server = track(await startTestServer())
+    const pool = track(poolFor(TEST_STATUS, { staticPeers: [server.enode] }))
+    await pool.start()
+    const [peer] = await waitForPeers(pool, 1)
+    const unknown = new Uint8Array(32).fill(0xee)
+    expect(await peer.getBodies([unknown])).toEqual([])
+    expect(await peer.getReceipts([unknown])).toEqual([])
+    expect(await peer.getHeaders({ start: 10_000, count: 5 })).toEqual([])
+    const stats = peer.stats()
+    expect([stats.kinds.bodies.empty, stats.kinds.receipts.empty, stats.kinds.headers.empty]).toEqual([1, 1, 1])
+    expect([stats.consecutiveTimeouts, stats.invalidReports]).toEqual([0, 0])
+    expect([peer.capacity('headers'), peer.capacity('bodies'), peer.capacity('receipts')]).toEqual([64, 16, 16])
+    expect(pool.isBanned(peer.id)).toBe(false)
+    expect(pool.peers()).toEqual([peer])
+  })
+
   it('sizes requests from measured throughput within the spec limits and the byte budget', async () => {
     const server = track(await startTestServer())
     const pool = track(poolFor(TEST_STATUS, { staticPeers: [server.enode], rate: { softResponseBytes: 4000 } }))
