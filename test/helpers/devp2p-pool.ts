@@ -68,3 +68,12 @@ export function waitForRemoval(pool: Devp2pPool, peer: Devp2pPeer, timeoutMs = 3
     pool.on('peer:removed', onRemoved)
   })
 }
+
+/** Polls a condition (state owned by sockets and timers elsewhere) until it holds. */
+export async function waitUntil(cond: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}

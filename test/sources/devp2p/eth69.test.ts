@@ -13,7 +13,7 @@ import type { Devp2pPool } from '../../../src/sources/devp2p/pool.js'
 import type { Devp2pServer } from '../../../src/sources/devp2p/testing/server.js'
 import type { HeadInfo, SourcePeer } from '../../../src/sources/types.js'
 import { fetchByRoots, fetchHeaders } from '../../helpers/devp2p-fetch.js'
-import { poolFor, waitForPeers, waitForRemoval } from '../../helpers/devp2p-pool.js'
+import { poolFor, waitForPeers, waitForRemoval, waitUntil } from '../../helpers/devp2p-pool.js'
 import { startTestServer, testChain, TEST_STATUS } from '../../helpers/devp2p-server.js'
 
 const started: Array<Devp2pPool | Devp2pServer> = []
@@ -94,7 +94,7 @@ describe('eth/69 against the project server', () => {
   it('connects nobody when no version is shared (eth/69-only pool, eth/68-only server)', async () => {
     const { server, pool } = await serverAndPool([68], [69])
     // The library drops the session for lack of shared capabilities (the pool keeps redialling).
-    await until(() => server.stats().accepted >= 1 && server.stats().connections === 0 && pool.stats().handshaking === 0)
+    await waitUntil(() => server.stats().accepted >= 1 && server.stats().connections === 0 && pool.stats().handshaking === 0)
     expect(pool.peers()).toEqual([])
     expect(server.sessions.size).toBe(0)
   })
@@ -117,7 +117,7 @@ describe('eth/69 against the project server', () => {
     const [wire] = [...server.sessions]
     const localHead = { number: 7, hash: hiveHeaders[6].hash }
     pool.setLocalHead(localHead)
-    await until(() => wire.range?.latest === 7)
+    await waitUntil(() => wire.range?.latest === 7)
     expect(bytesToHex(wire.range!.latestHash)).toBe(bytesToHex(localHead.hash))
   })
 
@@ -140,17 +140,10 @@ describe('eth/69 against the project server', () => {
     expect([headers.items, bodies.items, receipts.items]).toEqual([[], [], []])
     // Transactions (0x02) with a payload that is not even RLP: dropped undecoded.
     wire.sendMessage(EthCode.Transactions, hexToBytes('0xffff'))
-    await until(() => peer.stats().ignoredMessages === 1)
+    await waitUntil(() => peer.stats().ignoredMessages === 1)
     expect(peer.stats().servedRequests).toBe(3)
     expect(pool.peers()).toEqual([peer])
     expect(nodeIdHex(server.nodeId)).toBe(peer.id)
   })
 })
 
-async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}

@@ -10,7 +10,7 @@ import type { Devp2pPool } from '../../../src/sources/devp2p/pool.js'
 import type { Devp2pServer } from '../../../src/sources/devp2p/testing/server.js'
 import { generateNodeKey, nodeIdOf } from '../../../src/sources/devp2p/transport.js'
 import { freePort } from '../../helpers/ethjs-client.js'
-import { poolFor, waitForPeers } from '../../helpers/devp2p-pool.js'
+import { poolFor, waitForPeers, waitUntil } from '../../helpers/devp2p-pool.js'
 import { startTestServer, testChain, TEST_STATUS } from '../../helpers/devp2p-server.js'
 
 const started: Array<{ stop(): Promise<void> }> = []
@@ -24,18 +24,11 @@ function track<T extends { stop(): Promise<void> }>(x: T): T {
   return x
 }
 
-async function until(cond: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
 
 /** Starts a pool against `server` and waits until the server saw a session attempt end. */
 async function rejectedBy(server: Devp2pServer, pool: Devp2pPool): Promise<void> {
   await pool.start()
-  await until(() => server.stats().accepted >= 1 && server.stats().connections === 0 && pool.stats().handshaking === 0)
+  await waitUntil(() => server.stats().accepted >= 1 && server.stats().connections === 0 && pool.stats().handshaking === 0)
   expect(pool.peers()).toEqual([])
 }
 
@@ -79,11 +72,11 @@ describe('Devp2pPool', () => {
     const enode = formatEnode({ id: nodeIdOf(generateNodeKey()), host: '127.0.0.1', tcpPort: port, udpPort: port })
     const pool = poolFor(TEST_STATUS, { staticPeers: [enode], handshakeTimeoutMs: 200, redial: { minMs: 20, maxMs: 20 } })
     await pool.start()
-    await until(() => closed >= 1 && accepted >= 2)
+    await waitUntil(() => closed >= 1 && accepted >= 2)
     expect(pool.peers()).toEqual([])
     await pool.stop()
     // Every socket the pool opened is closed again.
-    await until(() => open.size === 0)
+    await waitUntil(() => open.size === 0)
   })
 
   it('keeps at most maxPeers connections', async () => {
@@ -91,7 +84,7 @@ describe('Devp2pPool', () => {
     const pool = track(poolFor(TEST_STATUS, { staticPeers: servers.map((s) => s.enode), maxPeers: 2 }))
     await pool.start()
     await waitForPeers(pool, 2)
-    await until(() => servers.reduce((n, s) => n + s.stats().connections, 0) === 2)
+    await waitUntil(() => servers.reduce((n, s) => n + s.stats().connections, 0) === 2)
     expect(pool.peers()).toHaveLength(2)
   })
 
