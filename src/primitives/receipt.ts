@@ -25,12 +25,46 @@ export const BLOOM_BYTES = 256
 
 export type ReceiptEncoding = 'eth68' | 'eth69'
 
+/** The three bloom bit positions of one entry (address or topic): 11-bit slices of keccak(entry). */
+function bloomBitsOf(entry: Bytes): number {
+  const h = keccak256(entry)
+  return (((h[0] << 8) | h[1]) & 2047) + (((h[2] << 8) | h[3]) & 2047) * 2048 + (((h[4] << 8) | h[5]) & 2047) * 4_194_304
+}
+
+function setBloomBits(bloom: Bytes, packed: number): void {
+  for (let i = 0; i < 3; i++) {
+    const bit = packed % 2048
+    bloom[BLOOM_BYTES - 1 - (bit >> 3)] |= 1 << (bit & 7)
+    packed = Math.floor(packed / 2048)
+  }
+}
+
 /** Adds one entry (address or topic) to a 2048-bit bloom: 3 bits from keccak(entry). */
 export function bloomAdd(bloom: Bytes, entry: Bytes): void {
-  const h = keccak256(entry)
-  for (let i = 0; i < 6; i += 2) {
-    const bit = ((h[i] << 8) | h[i + 1]) & 2047
-    bloom[BLOOM_BYTES - 1 - (bit >> 3)] |= 1 << (bit & 7)
+  setBloomBits(bloom, bloomBitsOf(entry))
+}
+
+/**
+ * Bloom bits of entries already hashed. The logs of a block repeat contract addresses and event
+ * signatures (the Transfer topic alone is in most of them), so one cache per block saves a large
+ * share of the keccak calls, which dominate bloom computation. Only those two kinds go through the
+ * cache: indexed arguments (topics 1-3) repeat too rarely to pay for a lookup. Bounded: cleared
+ * when full.
+ */
+export class BloomCache {
+  private readonly bits = new Map<string, number>()
+
+  constructor(private readonly maxEntries = 65_536) {}
+
+  add(bloom: Bytes, entry: Bytes): void {
+    const key = Buffer.from(entry.buffer, entry.byteOffset, entry.byteLength).toString('latin1')
+    let packed = this.bits.get(key)
+    if (packed === undefined) {
+      packed = bloomBitsOf(entry)
+      if (this.bits.size >= this.maxEntries) this.bits.clear()
+      this.bits.set(key, packed)
+    }
+    setBloomBits(bloom, packed)
   }
 }
 
@@ -57,11 +91,18 @@ export function decodeLogs(buf: Bytes, logsItem: RlpItem): Log[] {
   })
 }
 
-export function logsBloom(logs: readonly Log[]): Bytes {
+export function logsBloom(logs: readonly Log[], cache?: BloomCache): Bytes {
   const bloom = new Uint8Array(BLOOM_BYTES)
   for (const log of logs) {
-    bloomAdd(bloom, log.address)
-    for (const t of log.topics) bloomAdd(bloom, t)
+    const topics = log.topics
+    if (cache) {
+      cache.add(bloom, log.address)
+      if (topics.length > 0) cache.add(bloom, topics[0])
+    } else {
+      bloomAdd(bloom, log.address)
+      if (topics.length > 0) bloomAdd(bloom, topics[0])
+    }
+    for (let i = 1; i < topics.length; i++) bloomAdd(bloom, topics[i])
   }
   return bloom
 }
@@ -130,9 +171,9 @@ export class Receipt {
     return rawOf(this.buf, this.logsItem)
   }
 
-  /** Bloom computed from the logs (never trusted from the wire). */
-  computeBloom(): Bytes {
-    return logsBloom(this.logs())
+  /** Bloom computed from the logs (never trusted from the wire); share `cache` across a block. */
+  computeBloom(cache?: BloomCache): Bytes {
+    return logsBloom(this.logs(), cache)
   }
 
   /** True for a post-Byzantium status receipt; false for a pre-Byzantium state-root receipt. */

@@ -157,6 +157,15 @@ function prefixLength(len: number): number {
   return 1 + n
 }
 
+function stringSize(s: Bytes): number {
+  return s.length === 1 && s[0] < 0x80 ? 1 : prefixLength(s.length) + s.length
+}
+
+/** Encoded size of an item (string or list) whose payload is `payloadLength` bytes (strings: not a single byte below 0x80). */
+export function encodedLength(payloadLength: number): number {
+  return prefixLength(payloadLength) + payloadLength
+}
+
 function writePrefix(out: Bytes, pos: number, len: number, short: number, long: number): number {
   if (len <= 55) {
     out[pos] = short + len
@@ -176,8 +185,7 @@ type Plan = { kind: 'str'; data: Bytes; size: number } | { kind: 'raw'; data: By
 function plan(input: EncodableInput): Plan {
   if (input instanceof Encoded) return { kind: 'raw', data: input.bytes, size: input.bytes.length }
   if (input instanceof Uint8Array) {
-    const size = input.length === 1 && input[0] < 0x80 ? 1 : prefixLength(input.length) + input.length
-    return { kind: 'str', data: input, size }
+    return { kind: 'str', data: input, size: stringSize(input) }
   }
   if (typeof input === 'bigint' || typeof input === 'number') return plan(bigIntToBytes(input))
   const items = (input as readonly EncodableInput[]).map(plan)
@@ -223,6 +231,24 @@ export function encodeListOfEncoded(parts: readonly Bytes[]): Bytes {
   for (const p of parts) {
     out.set(p, pos)
     pos += p.length
+  }
+  return out
+}
+
+/** rlp(list of byte strings) in one allocation and one copy per string (trie leaves, hot path). */
+export function encodeStringList(strings: readonly Bytes[]): Bytes {
+  let payload = 0
+  for (const s of strings) payload += stringSize(s)
+  const out = new Uint8Array(prefixLength(payload) + payload)
+  let pos = writePrefix(out, 0, payload, 0xc0, 0xf7)
+  for (const s of strings) {
+    if (s.length === 1 && s[0] < 0x80) {
+      out[pos++] = s[0]
+      continue
+    }
+    pos = writePrefix(out, pos, s.length, 0x80, 0xb7)
+    out.set(s, pos)
+    pos += s.length
   }
   return out
 }

@@ -68,6 +68,8 @@ export interface DecodedTransaction {
 export class Transaction {
   private cachedHash: Bytes | undefined
   private cachedDecoded: DecodedTransaction | undefined
+  /** null = recovery was attempted and failed. */
+  private cachedSender: Bytes | null | undefined
 
   constructor(
     readonly type: number,
@@ -141,6 +143,12 @@ export class Transaction {
     const recId = this.recoveryId()
     if (recId === undefined) return undefined
     return recoverAddress(this.signingHash(), d.rBytes, d.sBytes, recId)
+  }
+
+  /** Like `recoverSender`, computed once: validation recovers it, later readers get it for free. */
+  sender(): Bytes | undefined {
+    if (this.cachedSender === undefined) this.cachedSender = this.recoverSender() ?? null
+    return this.cachedSender ?? undefined
   }
 }
 

@@ -7,7 +7,7 @@
 import type { Bytes } from './bytes.js'
 import { EMPTY_BYTES } from './bytes.js'
 import { EMPTY_TRIE_ROOT, keccak256 } from './keccak.js'
-import { Encoded, encode, type EncodableInput } from './rlp.js'
+import { Encoded, encode, encodeStringList, type EncodableInput } from './rlp.js'
 
 function nibble(key: Bytes, i: number): number {
   const b = key[i >> 1]
@@ -40,7 +40,7 @@ function commonPrefix(a: Bytes, b: Bytes, from: number): number {
 
 function buildNode(keys: readonly Bytes[], values: readonly Bytes[], lo: number, hi: number, depth: number): Bytes {
   if (hi - lo === 1) {
-    return encode([hexPrefix(keys[lo], depth, keys[lo].length * 2, true), values[lo]])
+    return encodeStringList([hexPrefix(keys[lo], depth, keys[lo].length * 2, true), values[lo]])
   }
   const cp = commonPrefix(keys[lo], keys[hi - 1], depth)
   if (cp > depth) {
@@ -77,7 +77,11 @@ export function trieRootSorted(keys: readonly Bytes[], values: readonly Bytes[])
   return keccak256(buildNode(keys, values, 0, keys.length, 0))
 }
 
+/** rlp(i) for the indices seen so far: the same few hundred keys are needed for every block. */
+const indexKeys: Bytes[] = []
+
 function indexKey(i: number): Bytes {
+  if (i < 65_536) return (indexKeys[i] ??= encode(i))
   return encode(i)
 }
 

@@ -1,0 +1,45 @@
+/**
+ * Worker-thread entry of WorkerPool: imports each task's module once, runs the named export on the
+ * input and posts the result (moving the ArrayBuffers a task marks with `withTransfer`). A thrown
+ * error is reported as a reply; anything that kills the thread is detected by the pool.
+ */
+import { parentPort } from 'node:worker_threads'
+import { type WorkerErrorReply, importFunction, isWithTransfer, type WorkerReply, type WorkerRequest } from './pool.js'
+
+function errorReply(id: number, err: unknown): WorkerErrorReply {
+  if (!(err instanceof Error)) return { id, ok: false, error: { name: 'Error', message: String(err) } }
+  const { code, details } = err as { code?: unknown; details?: unknown }
+  return {
+    id,
+    ok: false,
+    error: {
+      name: err.name,
+      code: typeof code === 'string' ? code : undefined,
+      message: err.message,
+      details: typeof details === 'object' && details !== null ? (details as Record<string, unknown>) : undefined,
+      stack: err.stack,
+    },
+  }
+}
+
+const port = parentPort
+if (!port) throw new Error('pool-worker must run in a worker thread')
+
+port.on('message', async (req: WorkerRequest) => {
+  try {
+    const fn = await importFunction<(input: unknown) => unknown>(req)
+    const result = await fn(req.input)
+    if (isWithTransfer(result)) port.postMessage({ id: req.id, ok: true, value: result.value } satisfies WorkerReply, result.transfer)
+    else port.postMessage({ id: req.id, ok: true, value: result } satisfies WorkerReply)
+  } catch (err) {
+    const reply = errorReply(req.id, err)
+    try {
+      port.postMessage(reply)
+    } catch {
+      // Details that cannot be cloned are dropped rather than leaving the task unanswered.
+      port.postMessage({ ...reply, error: { ...reply.error, details: undefined } })
+    }
+  }
+})
+
+port.postMessage({ ready: true } satisfies WorkerReply)

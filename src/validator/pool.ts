@@ -1,0 +1,273 @@
+/**
+ * A small typed pool of worker threads for CPU-bound work (block validation). A task names a
+ * function by module URL and export name; the worker imports the module once and calls the function
+ * with the input, so new kinds of work need no change here. Each worker runs one task at a time;
+ * tasks queue in FIFO order.
+ *
+ * Failures are typed: a task that throws rejects with WORKER_TASK_FAILED (the worker lives on); a
+ * worker that dies (uncaught error, process.exit, out of memory) rejects its task with
+ * WORKER_CRASHED and is replaced, so the pool keeps its size. `close()` lets running tasks finish,
+ * rejects queued ones and terminates every worker.
+ */
+import { availableParallelism } from 'node:os'
+import { createRequire } from 'node:module'
+import { pathToFileURL } from 'node:url'
+import { type ResourceLimits, Worker } from 'node:worker_threads'
+import { type ErrorOptions, SyncerError } from '../errors.js'
+
+export const WorkerPoolErrorCode = {
+  /** The task function threw; `details` carry its name, code and message. */
+  TaskFailed: 'WORKER_TASK_FAILED',
+  /** The worker running the task died; the pool replaced it. */
+  Crashed: 'WORKER_CRASHED',
+  Closed: 'WORKER_POOL_CLOSED',
+  QueueFull: 'WORKER_POOL_QUEUE_FULL',
+} as const
+
+export class WorkerPoolError extends SyncerError {
+  constructor(code: (typeof WorkerPoolErrorCode)[keyof typeof WorkerPoolErrorCode], message: string, options?: ErrorOptions) {
+    super(code, message, options)
+  }
+}
+
+/** A function that workers can run: `export` of the ES module at `module` (a file URL). */
+export interface TaskRef<In, Out> {
+  readonly module: string
+  readonly export: string
+  /** Type-only: ties the input and output types to the reference. */
+  readonly __types?: (input: In) => Out
+}
+
+export function taskRef<In, Out>(module: string | URL, exportName: string): TaskRef<In, Out> {
+  return { module: module.toString(), export: exportName }
+}
+
+const loaded = new Map<string, Promise<unknown>>()
+
+/** Imports `ref.export` of `ref.module` once per thread; rejects if it is not a function. */
+export function importFunction<F>(ref: { module: string; export: string }): Promise<F> {
+  const key = `${ref.module}#${ref.export}`
+  let fn = loaded.get(key)
+  if (!fn) {
+    fn = import(ref.module).then((mod: Record<string, unknown>) => {
+      const f = mod[ref.export]
+      if (typeof f !== 'function') throw new TypeError(`${ref.module} has no exported function ${ref.export}`)
+      return f
+    })
+    loaded.set(key, fn)
+  }
+  return fn as Promise<F>
+}
+
+const TRANSFER = '__evmSyncerTransfer'
+
+/** A task result whose ArrayBuffers are moved (not copied) back to the caller. */
+export interface WithTransfer<T> {
+  readonly [TRANSFER]: true
+  readonly value: T
+  readonly transfer: ArrayBuffer[]
+}
+
+export function withTransfer<T>(value: T, transfer: ArrayBuffer[]): WithTransfer<T> {
+  return { [TRANSFER]: true, value, transfer }
+}
+
+export function isWithTransfer(v: unknown): v is WithTransfer<unknown> {
+  return typeof v === 'object' && v !== null && (v as Record<string, unknown>)[TRANSFER] === true
+}
+
+export interface WorkerErrorReply {
+  id: number
+  ok: false
+  error: { name: string; code?: string; message: string; details?: Record<string, unknown>; stack?: string }
+}
+
+/** What a worker posts: once `ready` after start-up, then one reply per task. */
+export type WorkerReply = { ready: true } | { id: number; ok: true; value: unknown } | WorkerErrorReply
+
+export interface WorkerRequest {
+  id: number
+  module: string
+  export: string
+  input: unknown
+}
+
+export interface WorkerPoolOptions {
+  /** Number of worker threads; default: available cores. */
+  size?: number
+  /** Tasks waiting for a worker before `run` rejects with WORKER_POOL_QUEUE_FULL; default unbounded. */
+  maxQueue?: number
+  /** Per-worker heap limits (a worker that exceeds them crashes and is replaced). */
+  resourceLimits?: ResourceLimits
+  /** Worker script; default the pool's own entry. It must answer like pool-worker does. */
+  entry?: URL
+}
+
+interface Job {
+  request: WorkerRequest
+  transfer: ArrayBuffer[]
+  /** The caller's promise, settled through resolve/reject. */
+  promise: Promise<unknown>
+  resolve: (value: unknown) => void
+  reject: (err: Error) => void
+}
+
+interface Slot {
+  worker: Worker
+  job: Job | undefined
+  /** The worker finished loading; a crash before that is a start-up failure. */
+  ready: boolean
+  /** Resolves when the thread has exited. */
+  exited: Promise<void>
+}
+
+/** The worker entry beside this module: the .ts source under tsx/vitest, the built .js otherwise. */
+const DEFAULT_ENTRY = new URL(import.meta.url.endsWith('.ts') ? './pool-worker.ts' : './pool-worker.js', import.meta.url)
+
+/** Starts a worker; a TypeScript entry (tests, tsx) runs through the tsx loader. */
+function startWorker(entry: URL, resourceLimits: ResourceLimits | undefined): Worker {
+  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { resourceLimits })
+  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href.replace(/\.cjs$/, '.mjs')
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}) })`
+  return new Worker(bootstrap, { eval: true, resourceLimits })
+}
+
+const MAX_FAILED_STARTS = 3
+
+export class WorkerPool {
+  private readonly slots: Slot[] = []
+  private readonly queue: Job[] = []
+  private nextId = 1
+  private closing: Promise<void> | undefined
+  private readonly maxQueue: number
+  /** Workers that died before becoming ready, in a row; at MAX_FAILED_STARTS the pool gives up. */
+  private failedStarts = 0
+  private broken: WorkerPoolError | undefined
+
+  constructor(private readonly options: WorkerPoolOptions = {}) {
+    const size = options.size ?? availableParallelism()
+    if (!Number.isInteger(size) || size < 1) throw new RangeError(`worker pool size must be a positive integer, got ${size}`)
+    this.maxQueue = options.maxQueue ?? Number.POSITIVE_INFINITY
+    for (let i = 0; i < size; i++) this.slots.push(this.spawn())
+  }
+
+  /** Worker threads currently alive. */
+  get size(): number {
+    return this.slots.length
+  }
+
+  /** Tasks waiting for a free worker. */
+  get queued(): number {
+    return this.queue.length
+  }
+
+  /** Runs `task(input)` on a worker. `transfer` lists ArrayBuffers of `input` to move instead of copy. */
+  run<In, Out>(task: TaskRef<In, Out>, input: In, transfer: ArrayBuffer[] = []): Promise<Out> {
+    if (this.closing) return Promise.reject(new WorkerPoolError(WorkerPoolErrorCode.Closed, 'worker pool is closed'))
+    if (this.broken) return Promise.reject(this.broken)
+    if (this.queue.length >= this.maxQueue) {
+      return Promise.reject(new WorkerPoolError(WorkerPoolErrorCode.QueueFull, `worker pool queue is full (${this.maxQueue} tasks)`, { retryable: true }))
+    }
+    const request: WorkerRequest = { id: this.nextId++, module: task.module, export: task.export, input }
+    let resolve!: (value: unknown) => void
+    let reject!: (err: Error) => void
+    const promise = new Promise<unknown>((res, rej) => {
+      resolve = res
+      reject = rej
+    })
+    this.queue.push({ request, transfer, promise, resolve, reject })
+    this.dispatch()
+    return promise as Promise<Out>
+  }
+
+  /** Lets running tasks finish, rejects queued ones, and terminates every worker. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown()
+    return this.closing
+  }
+
+  private async shutdown(): Promise<void> {
+    for (const job of this.queue.splice(0)) job.reject(new WorkerPoolError(WorkerPoolErrorCode.Closed, 'worker pool closed before the task started'))
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        // Let the running task finish (its caller sees the outcome either way).
+        await slot.job?.promise.catch(() => undefined)
+        await slot.worker.terminate()
+        await slot.exited
+      }),
+    )
+    this.slots.length = 0
+  }
+
+  private spawn(): Slot {
+    const worker = startWorker(this.options.entry ?? DEFAULT_ENTRY, this.options.resourceLimits)
+    let exited!: () => void
+    const slot: Slot = { worker, job: undefined, ready: false, exited: new Promise<void>((r) => (exited = r)) }
+    worker.on('message', (reply: WorkerReply) => this.onReply(slot, reply))
+    worker.on('error', (err) => this.onCrash(slot, err))
+    worker.on('exit', (code) => {
+      exited()
+      this.onCrash(slot, new Error(`worker exited with code ${code}`))
+    })
+    // An idle pool must not keep the process alive; dispatch() refs a worker while it runs a task.
+    worker.unref()
+    return slot
+  }
+
+  private onReply(slot: Slot, reply: WorkerReply): void {
+    if ('ready' in reply) {
+      slot.ready = true
+      this.failedStarts = 0
+      return
+    }
+    const job = slot.job
+    if (!job || job.request.id !== reply.id) return
+    slot.job = undefined
+    slot.worker.unref()
+    if (reply.ok) job.resolve(reply.value)
+    else {
+      const e = reply.error
+      job.reject(
+        new WorkerPoolError(WorkerPoolErrorCode.TaskFailed, `${e.name}: ${e.message}`, {
+          details: { name: e.name, code: e.code, message: e.message, details: e.details, stack: e.stack },
+        }),
+      )
+    }
+    this.dispatch()
+  }
+
+  /** A worker died (error event, or exit outside close): fail its task and replace it. */
+  private onCrash(slot: Slot, err: Error): void {
+    const index = this.slots.indexOf(slot)
+    if (index < 0) return // already handled (an error event is followed by an exit event)
+    const job = slot.job
+    slot.job = undefined
+    if (this.closing) {
+      job?.reject(new WorkerPoolError(WorkerPoolErrorCode.Closed, 'worker pool closed while the task ran', { cause: err }))
+      return
+    }
+    this.slots.splice(index, 1)
+    void slot.worker.terminate()
+    job?.reject(new WorkerPoolError(WorkerPoolErrorCode.Crashed, `worker crashed: ${err.message}`, { retryable: true, cause: err }))
+    if (!slot.ready && ++this.failedStarts >= MAX_FAILED_STARTS) {
+      // Workers that cannot even start (missing build, broken install) would be respawned forever.
+      this.broken = new WorkerPoolError(WorkerPoolErrorCode.Crashed, `worker threads fail to start: ${err.message}`, { cause: err })
+      for (const queued of this.queue.splice(0)) queued.reject(this.broken)
+      return
+    }
+    this.slots.push(this.spawn())
+    this.dispatch()
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return
+      if (slot.job) continue
+      const job = this.queue.shift()!
+      slot.job = job
+      // Keep the process alive while a task runs; an idle pool does not hold it open.
+      slot.worker.ref()
+      slot.worker.postMessage(job.request, job.transfer)
+    }
+  }
+}

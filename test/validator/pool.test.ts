@@ -1,0 +1,206 @@
+import { readFileSync } from 'node:fs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Hardfork } from '../../src/chain/forks.js'
+import { bytesToHex, hexToBytes } from '../../src/primitives/bytes.js'
+import { BlockHeader } from '../../src/primitives/header.js'
+import { readItem, rawOf, listItems, decodeItem, encodeListOfEncoded } from '../../src/primitives/rlp.js'
+import {
+  BlockValidationPool,
+  type ForkContext,
+  type RawBlock,
+  packBlocks,
+  BODY_AND_RECEIPTS_VALIDATOR,
+  type PackedBlocks,
+  VALIDATE_PACKED_BLOCKS,
+  unpackBlocks,
+  unpackResults,
+  validateBodyAndReceipts,
+  type BlockCheck,
+} from '../../src/validator/pool-blocks.js'
+import { WorkerPool, WorkerPoolError, WorkerPoolErrorCode, taskRef } from '../../src/validator/pool.js'
+import { PORTAL_BLOCKS, fixturePath, readPortalBlock } from '../fixtures.js'
+import { type GenesisConfig, genesisFork } from './body-fixture-forks.js'
+
+const TASKS = new URL('./pool-tasks.ts', import.meta.url)
+const echo = taskRef<{ value: number }, { value: number; threadId: number }>(TASKS, 'echo')
+const exitHard = taskRef<void, never>(TASKS, 'exitHard')
+const throwUncaught = taskRef<void, never>(TASKS, 'throwUncaught')
+const fail = taskRef<void, never>(TASKS, 'fail')
+const waitForFlag = taskRef<{ flag: SharedArrayBuffer }, string>(TASKS, 'waitForFlag')
+
+const PORTAL_FORK: Record<number, Hardfork> = {
+  14764013: 'arrowGlacier',
+  15537393: 'grayGlacier',
+  17034869: 'paris',
+  17034870: 'shanghai',
+  19426586: 'shanghai',
+  19426587: 'cancun',
+  22431083: 'cancun',
+  22431084: 'prague',
+}
+
+/** Real blocks: the portal mainnet blocks with receipts, and the geth test chain (types 0-4, blobs). */
+function realBlocks(): RawBlock<ForkContext>[] {
+  const blocks: RawBlock<ForkContext>[] = PORTAL_BLOCKS.map((n) => {
+    const d = readPortalBlock(n)
+    return { header: hexToBytes(d.header), body: hexToBytes(d.body), receipts: hexToBytes(d.receipts), context: { chainId: 1n, fork: PORTAL_FORK[n] } }
+  })
+  const dir = fixturePath('go-ethereum', 'cmd', 'devp2p', 'internal', 'ethtest', 'testdata')
+  const config = (JSON.parse(readFileSync(`${dir}/genesis.json`, 'utf8')) as { config: GenesisConfig }).config
+  const chain = readFileSync(`${dir}/chain.rlp`)
+  for (let pos = 0; pos < chain.length && blocks.length < 150; ) {
+    const item = readItem(chain, pos)
+    pos = item.end
+    const raw = rawOf(chain, item)
+    const parts = listItems(raw, decodeItem(raw))
+    const header = rawOf(raw, parts[0])
+    const fork = genesisFork(config, BlockHeader.decode(header))
+    blocks.push({ header, body: encodeListOfEncoded(parts.slice(1).map((p) => rawOf(raw, p))), context: { chainId: BigInt(config.chainId), fork } })
+  }
+  return blocks
+}
+
+/** Resolves once waitForFlag has set its started flag (Atomics.waitAsync: Node 16+, ES2024 typings). */
+function taskStarted(state: Int32Array): Promise<unknown> {
+  const atomics = Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { value: Promise<unknown> | string } }
+  return Promise.resolve(atomics.waitAsync(state, 1, 0).value)
+}
+
+function comparable(checks: BlockCheck[]) {
+  return checks.map((c) => ({ errors: c.errors.map((e) => [e.code, e.message, e.details]), senders: c.senders?.map(bytesToHex) }))
+}
+
+describe('BlockValidationPool', () => {
+  let pool: BlockValidationPool
+  beforeAll(() => {
+    pool = new BlockValidationPool(BODY_AND_RECEIPTS_VALIDATOR, { size: 2 })
+  })
+  afterAll(async () => {
+    await pool.close()
+  })
+
+  it('gives the same results as the in-thread validator on real blocks, senders included', async () => {
+    const blocks = realBlocks()
+    const inThread = blocks.map((b) => validateBodyAndReceipts(b, { recoverSenders: true }))
+    expect(inThread.every((c) => c.errors.length === 0)).toBe(true)
+    const batches = [blocks.slice(0, 50), blocks.slice(50)]
+    const results = (await Promise.all(batches.map((batch) => pool.validate(batch, { recoverSenders: true })))).flat()
+    expect(comparable(results)).toEqual(comparable(inThread))
+    expect(results.reduce((n, r) => n + (r.senders?.length ?? 0), 0)).toBeGreaterThan(500)
+  })
+
+  it('reports invalid blocks with the same typed errors as in-thread', async () => {
+    const [a, b] = realBlocks()
+    const swapped: RawBlock<ForkContext>[] = [
+      { ...a, body: b.body },
+      { ...a, receipts: b.receipts },
+      { ...a, header: a.header.subarray(1) },
+      { ...a, context: { chainId: 5n, fork: 'prague' } },
+    ]
+    const inThread = swapped.map((blk) => validateBodyAndReceipts(blk, { recoverSenders: false }))
+    expect(inThread.every((c) => c.errors.length > 0)).toBe(true)
+    expect(comparable(await pool.validate(swapped, { recoverSenders: false }))).toEqual(comparable(inThread))
+  })
+
+  it('moves the batch to the worker in one buffer', async () => {
+    const blocks = realBlocks().slice(0, 3)
+    const packed = packBlocks(blocks, BODY_AND_RECEIPTS_VALIDATOR, { recoverSenders: false })
+    const total = blocks.reduce((n, b) => n + b.header.length + b.body.length + (b.receipts?.length ?? 0), 0)
+    expect(packed.buffer.byteLength).toBe(total)
+    const round = unpackBlocks(packed)
+    expect(round.map((b) => [bytesToHex(b.header), bytesToHex(b.body), b.receipts && bytesToHex(b.receipts)])).toEqual(
+      blocks.map((b) => [bytesToHex(b.header), bytesToHex(b.body), b.receipts && bytesToHex(b.receipts)]),
+    )
+    const results = await pool.pool.run(VALIDATE_PACKED_BLOCKS, packed as PackedBlocks<unknown>, [packed.buffer])
+    expect(packed.buffer.byteLength).toBe(0) // moved, not copied
+    expect(unpackResults(results).map((r) => r.errors)).toEqual([[], [], []])
+  })
+})
+
+describe('WorkerPool', () => {
+  it('runs tasks on every worker and reports a throwing task as WORKER_TASK_FAILED', async () => {
+    const pool = new WorkerPool({ size: 2 })
+    try {
+      const results = await Promise.all(Array.from({ length: 8 }, (_, i) => pool.run(echo, { value: i })))
+      expect(results.map((r) => r.value)).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
+      const err = await pool.run(fail, undefined).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(WorkerPoolError)
+      expect((err as WorkerPoolError).code).toBe(WorkerPoolErrorCode.TaskFailed)
+      expect((err as WorkerPoolError).details).toMatchObject({ code: 'TEST_FAILURE', details: { reason: 'test' } })
+      expect((await pool.run(echo, { value: 9 })).value).toBe(9)
+    } finally {
+      await pool.close()
+    }
+  })
+
+  it('reports a crashed worker as WORKER_CRASHED, replaces it and keeps serving', async () => {
+    const pool = new WorkerPool({ size: 2 })
+    try {
+      const before = new Set((await Promise.all([pool.run(echo, { value: 0 }), pool.run(echo, { value: 1 })])).map((r) => r.threadId))
+      for (const task of [exitHard, throwUncaught]) {
+        const err = await pool.run(task, undefined).catch((e: unknown) => e)
+        expect(err).toBeInstanceOf(WorkerPoolError)
+        expect((err as WorkerPoolError).code).toBe(WorkerPoolErrorCode.Crashed)
+        expect((err as WorkerPoolError).retryable).toBe(true)
+      }
+      expect(pool.size).toBe(2)
+      const after = await Promise.all(Array.from({ length: 6 }, (_, i) => pool.run(echo, { value: i })))
+      expect(after.map((r) => r.value)).toEqual([0, 1, 2, 3, 4, 5])
+      // Two crashes replaced two threads: at least one serving thread is new.
+      expect(after.some((r) => !before.has(r.threadId))).toBe(true)
+    } finally {
+      await pool.close()
+    }
+  })
+
+  it('shutdown lets the running task finish, rejects queued ones, terminates every worker', async () => {
+    const pool = new WorkerPool({ size: 1 })
+    const flag = new SharedArrayBuffer(8)
+    const state = new Int32Array(flag)
+    const running = pool.run(waitForFlag, { flag })
+    const queued = pool.run(echo, { value: 1 }).catch((e: unknown) => e)
+    await taskStarted(state)
+    const closed = pool.close()
+    expect(await queued).toMatchObject({ code: WorkerPoolErrorCode.Closed })
+    Atomics.store(state, 0, 1)
+    Atomics.notify(state, 0)
+    expect(await running).toBe('released')
+    await closed
+    expect(pool.size).toBe(0)
+    await expect(pool.run(echo, { value: 2 })).rejects.toMatchObject({ code: WorkerPoolErrorCode.Closed })
+  })
+
+  it('bounds its queue', async () => {
+    const pool = new WorkerPool({ size: 1, maxQueue: 1 })
+    const flag = new SharedArrayBuffer(8)
+    const state = new Int32Array(flag)
+    try {
+      const running = pool.run(waitForFlag, { flag })
+      await taskStarted(state)
+      const queued = pool.run(echo, { value: 1 })
+      await expect(pool.run(echo, { value: 2 })).rejects.toMatchObject({ code: WorkerPoolErrorCode.QueueFull })
+      Atomics.store(state, 0, 1)
+      Atomics.notify(state, 0)
+      expect(await running).toBe('released')
+      expect((await queued).value).toBe(1)
+    } finally {
+      await pool.close()
+    }
+  })
+})
+
+describe('WorkerPool with workers that cannot start', () => {
+  it('stops respawning after repeated start-up failures and rejects tasks with WORKER_CRASHED', async () => {
+    const pool = new WorkerPool({ size: 1, entry: new URL('./pool-broken-entry.ts', import.meta.url) })
+    try {
+      const errors: unknown[] = []
+      for (let i = 0; i < 5; i++) errors.push(await pool.run(echo, { value: i }).catch((e: unknown) => e))
+      expect(errors.every((e) => e instanceof WorkerPoolError && e.code === WorkerPoolErrorCode.Crashed)).toBe(true)
+      // After three failed starts the pool stops replacing workers; a retry cannot help.
+      expect(pool.size).toBe(0)
+      expect(errors.at(-1)).toMatchObject({ retryable: false })
+    } finally {
+      await pool.close()
+    }
+  })
+})
