@@ -17,7 +17,7 @@ import { decodeBlockReceipts, encodeReceiptsEth69 } from '../primitives/receipt.
 import { type KvBackend, type KvOp, opBytes } from './kv.js'
 import { StoreKeys, decodeHashValue, decodeNumberValue, encodeHashValue, textValue } from './keys.js'
 import { decodeChain, decodeProgress, encodeChain, encodeProgress } from './records.js'
-import type { ChainIdentity, Head, ProgressFields, Store, StoredBlock, SyncProgress, TailRepair, VerifiedBlock, WriteOptions } from './types.js'
+import type { BlockBlobs, ChainIdentity, Head, ProgressFields, Store, StoredBlock, SyncProgress, TailRepair, VerifiedBlock, WriteOptions } from './types.js'
 
 export interface BlockStoreOptions {
   /** Upper bound on the bytes of one pipeline / transaction (Pika buffers a request in memory). */
@@ -144,6 +144,15 @@ export class BlockStore implements Store {
       if (after && after.reorgCount === before.reorgCount && after.currentBlock >= number) return { number, hash, header, body, receipts }
     }
     throw new StoreError('STORE_BUSY', 'the chain kept reorging while the block was read', { retryable: true })
+  }
+
+  async blobs(hashes: readonly Bytes[]): Promise<BlockBlobs[]> {
+    const keys = hashes.flatMap((h) => [this.keys.header(h), this.keys.body(h), this.keys.receipts(h), this.keys.number(h)])
+    const values = await this.kv.getMany(keys)
+    return hashes.map((_, i) => {
+      const [header, body, receipts, number] = values.slice(4 * i, 4 * i + 4)
+      return { header, body, receipts, number: number && decodeNumberValue(number, keys[4 * i + 3]) }
+    })
   }
 
   /** Number and hash of a committed canonical block, by number or by hash. */

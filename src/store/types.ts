@@ -71,6 +71,15 @@ export interface StoredBlock {
   receipts: Bytes
 }
 
+/** Whatever the store holds under one block hash, with no canonical check (verify reads these). */
+export interface BlockBlobs {
+  header?: Bytes
+  body?: Bytes
+  receipts?: Bytes
+  /** The hash -> number entry. */
+  number?: number
+}
+
 /** What `repairTail` found above the commit record and removed. */
 export interface TailRepair {
   /** Canonical pointers above the committed head that were dropped (ascending), empty if none. */
@@ -104,6 +113,8 @@ export interface Store {
   canonicalHashes(from: number, to: number): Promise<Array<Bytes | undefined>>
   /** A committed canonical block by number or hash, undefined if absent or not committed. */
   block(id: number | Bytes): Promise<StoredBlock | undefined>
+  /** The blobs stored under each hash (one round trip), committed or not. */
+  blobs(hashes: readonly Bytes[]): Promise<BlockBlobs[]>
 
   /**
    * Writes a linked run of verified blocks in crash-safe order: blobs, then canonical pointers, then
