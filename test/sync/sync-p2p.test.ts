@@ -93,12 +93,15 @@ describe('sync over devp2p from two EthereumJS peers', () => {
     // A target beyond the peers' head: a run never ends by itself, so every run is killed.
     const endless = ['--to', '1000000', '--batch-size', '25']
     const resumedAt: number[] = []
-    // Deterministic pseudo-random kill points, spread over the sync.
+    // Kill points are chosen by progress, not by wall time, so a slow machine cannot make every run
+    // die before its first commit: each run is killed at a pseudo-random moment (0-150 ms) after its
+    // committed head passed a pseudo-random block, while more batches are downloading and writing.
     let seed = 12345
-    const nextDelay = () => {
+    const rand = (n: number) => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31
-      return 400 + (seed % 2000)
+      return seed % n
     }
+    let passPoint = 0
     for (let kill = 0; kill < 10; kill++) {
       const committed = await committedHead(url)
       const cli = startCli(syncArgs(url, endless))
@@ -108,7 +111,9 @@ describe('sync over devp2p from two EthereumJS peers', () => {
         expect(JSON.parse(line).block).toBe(committed)
         resumedAt.push(committed)
       }
-      await new Promise((r) => setTimeout(r, nextDelay()))
+      passPoint = Math.min(passPoint + 25 + rand(30), 560)
+      await waitForCommitted(url, passPoint)
+      await new Promise((r) => setTimeout(r, rand(150)))
       cli.kill('SIGKILL')
       expect((await cli.exited).signal).toBe('SIGKILL')
     }
