@@ -5,6 +5,7 @@
  * Exit codes: 0 ok, 1 runtime failure, 2 usage or config error, 3 reorg deeper than the window.
  */
 import { Command, CommanderError } from 'commander'
+import { ConfigError } from '../errors.js'
 import { register as blocktest } from './commands/blocktest.js'
 import { register as checkBlock } from './commands/check-block.js'
 import { register as sync } from './commands/sync.js'
@@ -28,6 +29,6 @@ try {
     process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage
   } else {
     process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`)
-    process.exitCode = EXIT.failure
+    process.exitCode = err instanceof ConfigError ? EXIT.usage : EXIT.failure
   }
 }
