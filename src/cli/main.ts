@@ -5,6 +5,9 @@
  * Exit codes: 0 ok, 1 runtime failure, 2 usage or config error, 3 reorg deeper than the window.
  */
 import { Command, CommanderError } from 'commander'
+import { register as get } from './commands/get.js'
+import { register as status } from './commands/status.js'
+import { register as verify } from './commands/verify.js'
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, deepReorg: 3 } as const
 
@@ -14,7 +17,7 @@ const program = new Command('evm-syncer')
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) })
 
-const commands: Array<(p: Command) => void> = []
+const commands: Array<(p: Command) => void> = [get, verify, status]
 
 for (const register of commands) register(program)
 

@@ -13,7 +13,7 @@ import type { KvBackend } from './kv.js'
 import { StoreKeys } from './keys.js'
 import type { Store } from './types.js'
 
-export const DEFAULT_STORE_URL = 'lmdb:./data'
+export { DEFAULT_STORE_URL } from './defaults.js'
 
 export type StoreLocation =
   | { kind: 'redis'; host: string; port: number; db: number; username?: string; password?: string; tls: boolean; prefix: string; display: string }
