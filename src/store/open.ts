@@ -6,6 +6,7 @@
  * A `?prefix=P` query puts every key behind P (several chains in one Redis). The backend modules
  * are imported on demand, so a command using LMDB never loads ioredis and vice versa.
  */
+import type { ConnectionOptions } from 'node:tls'
 import { ConfigError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { BlockStore, type BlockStoreOptions } from './block-store.js'
@@ -27,6 +28,8 @@ export interface OpenStoreOptions extends BlockStoreOptions {
   logger?: Logger
   connectTimeoutMs?: number
   commandTimeoutMs?: number
+  /** TLS options for rediss:// (e.g. `ca` for a private CA; NODE_EXTRA_CA_CERTS works too). */
+  tls?: ConnectionOptions
 }
 
 function badUrl(url: string, why: string): ConfigError {
@@ -89,6 +92,7 @@ export async function openBackend(location: StoreLocation, options: OpenStoreOpt
   const { RedisKv } = await import('./redis.js')
   return RedisKv.connect({
     ...location,
+    tls: location.tls && (options.tls ?? true),
     url: location.display,
     logger: options.logger,
     connectTimeoutMs: options.connectTimeoutMs,
