@@ -12,7 +12,7 @@ import type { Logger } from '../logger.js'
 import { BlockStore, type BlockStoreOptions } from './block-store.js'
 import type { KvBackend } from './kv.js'
 import { StoreKeys } from './keys.js'
-import type { Store } from './types.js'
+import type { ChainIdentity, Store } from './types.js'
 
 export { DEFAULT_STORE_URL } from './defaults.js'
 
@@ -30,6 +30,12 @@ export interface OpenStoreOptions extends BlockStoreOptions {
   commandTimeoutMs?: number
   /** TLS options for rediss:// (e.g. `ca` for a private CA; NODE_EXTRA_CA_CERTS works too). */
   tls?: ConnectionOptions
+  /**
+   * The chain this process syncs: recorded on first open; opening a store of another chain fails
+   * with STORE_CHAIN_MISMATCH (see Store.claimChain).
+   */
+  chain?: ChainIdentity
+  acceptForkConfigChange?: boolean
 }
 
 function badUrl(url: string, why: string): ConfigError {
@@ -103,5 +109,14 @@ export async function openBackend(location: StoreLocation, options: OpenStoreOpt
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
   const location = parseStoreUrl(url)
   const kv = await openBackend(location, options)
-  return new BlockStore(kv, new StoreKeys(options.prefix ?? location.prefix), options)
+  const store = new BlockStore(kv, new StoreKeys(options.prefix ?? location.prefix), options)
+  if (options.chain) {
+    try {
+      await store.claimChain(options.chain, { acceptForkConfigChange: options.acceptForkConfigChange })
+    } catch (err) {
+      await store.close()
+      throw err
+    }
+  }
+  return store
 }

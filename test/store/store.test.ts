@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { StoreError } from '../../src/errors.js'
 import { bytesToHex, equalBytes } from '../../src/primitives/bytes.js'
 import { decodeBlockReceipts, encodeReceiptsEth68 } from '../../src/primitives/receipt.js'
-import { BlockStore } from '../../src/store/block-store.js'
-import type { KvBackend, KvOp } from '../../src/store/kv.js'
+import { BlockStore, storedReceipts } from '../../src/store/block-store.js'
+import { type KvBackend, type KvOp, opBytes } from '../../src/store/kv.js'
 import { StoreKeys } from '../../src/store/keys.js'
 import { openBackend, openStore, parseStoreUrl } from '../../src/store/open.js'
 import type { Store, VerifiedBlock } from '../../src/store/types.js'
@@ -33,9 +33,11 @@ async function expectCommitted(store: Store, blocks: readonly VerifiedBlock[]): 
   }
 }
 
-/** A backend that applies only the first `limit` operations of its next write, then fails: a crash mid-pipeline. */
+/** A backend that records its writes and can be made to apply only the first `limit` operations, then fail: a crash mid-pipeline. */
 class CutOffKv implements KvBackend {
   limit = Infinity
+  /** The operations of every apply call, in order. */
+  readonly calls: KvOp[][] = []
   constructor(private readonly inner: KvBackend) {}
   get url() {
     return this.inner.url
@@ -59,6 +61,7 @@ class CutOffKv implements KvBackend {
     return this.inner.close()
   }
   async apply(ops: readonly KvOp[], epoch?: number): Promise<void> {
+    this.calls.push([...ops])
     if (ops.length <= this.limit) {
       this.limit -= ops.length
       return this.inner.apply(ops, epoch)
@@ -140,6 +143,31 @@ describe.each(BACKENDS)('store on $name', (backend) => {
     await expect(store.claimChain({ ...chain, forkConfig: 'other' })).rejects.toMatchObject({ code: 'STORE_CHAIN_MISMATCH', details: { field: 'forkConfig' } })
     await store.claimChain({ ...chain, forkConfig: 'other' }, { acceptForkConfigChange: true })
     expect(await store.chain()).toEqual({ ...chain, forkConfig: 'other' })
+    await store.close()
+
+    // The same check when a sync opens the store with its chain.
+    const prefix = `t${prefixes}:`
+    const same = await openStore(location.url, { prefix, chain: { ...chain, forkConfig: 'other' } })
+    await same.close()
+    await expect(openStore(location.url, { prefix, chain: { ...chain, chainId: 5n } })).rejects.toMatchObject({ code: 'STORE_CHAIN_MISMATCH' })
+  })
+
+  it('keeps every pipeline within the byte bound, the commit record in the last one', async () => {
+    const kv = new CutOffKv(await openBackend(parseStoreUrl(location.url)))
+    const store = new BlockStore(kv, new StoreKeys(`t${++prefixes}:`), { maxPipelineBytes: 32 * 1024 })
+    const chain = devp2pChain()
+    const blocks = chain.slice(0, 40)
+    const big = blocks.find((b) => b.receipts.length > 1_000_000)! // the 10 MB receipt list goes alone
+    await store.writeBatch(blocks, fields())
+    const sizes = kv.calls.map((ops) => ops.reduce((n, op) => n + opBytes(op), 0))
+    expect(kv.calls.length).toBeGreaterThan(3)
+    kv.calls.forEach((ops, i) => expect(sizes[i] <= 32 * 1024 || ops.length === 1, `pipeline ${i}: ${sizes[i]} bytes`).toBe(true))
+    expect(kv.calls.some((ops) => ops.length === 1 && ops[0].kind === 'put' && ops[0].value === storedReceipts(big.receipts))).toBe(true)
+    const progressKey = new StoreKeys(`t${prefixes}:`).progress
+    const commits = kv.calls.flatMap((ops, i) => ops.map((op, j) => ({ i, j, op }))).filter(({ op }) => op.key === progressKey)
+    // The empty store's start marker first, the commit record as the very last write.
+    expect(commits.map(({ i, j }) => [i, j])).toEqual([[0, 0], [kv.calls.length - 1, kv.calls.at(-1)!.length - 1]])
+    expect((await store.head())?.number).toBe(40)
     await store.close()
   })
 

@@ -260,6 +260,19 @@ describe.each(BACKENDS)('writer on $name', (backend) => {
     await inner.close()
   })
 
+  it('stops retrying when its abort signal fires', async () => {
+    const inner = await fresh()
+    const store = new GatedStore(inner)
+    const abort = new AbortController()
+    const writer = await BlockWriter.open(store, { batchSize: 5, maxAttempts: 1000, retryDelayMs: 60_000, signal: abort.signal })
+    store.failures = Infinity
+    for (const b of devp2pChain().slice(0, 5)) await writer.write(b)
+    await waitFor(() => writer.metrics().retries === 1)
+    abort.abort()
+    await expect(writer.close()).rejects.toMatchObject({ code: 'STORE_WRITE_FAILED', details: { attempts: 2 } })
+    await inner.close()
+  })
+
   it('drops a half-written batch above the commit record when it opens', async () => {
     const prefix = `w${++prefixes}:`
     const store = await openStore(location.url, { prefix })
