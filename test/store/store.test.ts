@@ -12,6 +12,7 @@ import { StoreKeys } from '../../src/store/keys.js'
 import { openBackend, openStore, parseStoreUrl } from '../../src/store/open.js'
 import type { Store, VerifiedBlock } from '../../src/store/types.js'
 import { BACKENDS, type StoreLocation, fields } from './backends.js'
+import { around } from './doubles.js'
 import { branch, devp2pChain, portalBlock } from './chains.js'
 
 const hex = bytesToHex
@@ -33,44 +34,26 @@ async function expectCommitted(store: Store, blocks: readonly VerifiedBlock[]): 
   }
 }
 
-/** A backend that records its writes and can be made to apply only the first `limit` operations, then fail: a crash mid-pipeline. */
-class CutOffKv implements KvBackend {
-  limit = Infinity
-  /** The operations of every apply call, in order. */
-  readonly calls: KvOp[][] = []
-  constructor(private readonly inner: KvBackend) {}
-  get url() {
-    return this.inner.url
-  }
-  get epoch() {
-    return this.inner.epoch
-  }
-  get durable() {
-    return this.inner.durable
-  }
-  get(key: string) {
-    return this.inner.get(key)
-  }
-  getMany(keys: readonly string[]) {
-    return this.inner.getMany(keys)
-  }
-  putIfAbsent(key: string, value: Uint8Array) {
-    return this.inner.putIfAbsent(key, value)
-  }
-  close() {
-    return this.inner.close()
-  }
-  async apply(ops: readonly KvOp[], epoch?: number): Promise<void> {
-    this.calls.push([...ops])
-    if (ops.length <= this.limit) {
-      this.limit -= ops.length
-      return this.inner.apply(ops, epoch)
-    }
-    const applied = ops.slice(0, this.limit)
-    this.limit = 0
-    await this.inner.apply(applied, epoch)
-    throw new StoreError('SIMULATED_CRASH', `cut off after ${applied.length} of ${ops.length} operations`)
-  }
+/**
+ * A real backend that records its writes (`control.calls`) and can be made to apply only the first
+ * `control.limit` operations, then fail: a crash mid-pipeline.
+ */
+function cutOff(inner: KvBackend): { kv: KvBackend; control: { limit: number; calls: KvOp[][] } } {
+  const control = { limit: Infinity, calls: [] as KvOp[][] }
+  const kv = around(inner, {
+    async apply(ops: readonly KvOp[], epoch?: number): Promise<void> {
+      control.calls.push([...ops])
+      if (ops.length <= control.limit) {
+        control.limit -= ops.length
+        return inner.apply(ops, epoch)
+      }
+      const applied = ops.slice(0, control.limit)
+      control.limit = 0
+      await inner.apply(applied, epoch)
+      throw new StoreError('SIMULATED_CRASH', `cut off after ${applied.length} of ${ops.length} operations`)
+    },
+  })
+  return { kv, control }
 }
 
 describe.each(BACKENDS)('store on $name', (backend) => {
@@ -153,20 +136,20 @@ describe.each(BACKENDS)('store on $name', (backend) => {
   })
 
   it('keeps every pipeline within the byte bound, the commit record in the last one', async () => {
-    const kv = new CutOffKv(await openBackend(parseStoreUrl(location.url)))
+    const { kv, control } = cutOff(await openBackend(parseStoreUrl(location.url)))
     const store = new BlockStore(kv, new StoreKeys(`t${++prefixes}:`), { maxPipelineBytes: 32 * 1024 })
     const chain = devp2pChain()
     const blocks = chain.slice(0, 40)
     const big = blocks.find((b) => b.receipts.length > 1_000_000)! // the 10 MB receipt list goes alone
     await store.writeBatch(blocks, fields())
-    const sizes = kv.calls.map((ops) => ops.reduce((n, op) => n + opBytes(op), 0))
-    expect(kv.calls.length).toBeGreaterThan(3)
-    kv.calls.forEach((ops, i) => expect(sizes[i] <= 32 * 1024 || ops.length === 1, `pipeline ${i}: ${sizes[i]} bytes`).toBe(true))
-    expect(kv.calls.some((ops) => ops.length === 1 && ops[0].kind === 'put' && ops[0].value === storedReceipts(big.receipts))).toBe(true)
+    const sizes = control.calls.map((ops) => ops.reduce((n, op) => n + opBytes(op), 0))
+    expect(control.calls.length).toBeGreaterThan(3)
+    control.calls.forEach((ops, i) => expect(sizes[i] <= 32 * 1024 || ops.length === 1, `pipeline ${i}: ${sizes[i]} bytes`).toBe(true))
+    expect(control.calls.some((ops) => ops.length === 1 && ops[0].kind === 'put' && ops[0].value === storedReceipts(big.receipts))).toBe(true)
     const progressKey = new StoreKeys(`t${prefixes}:`).progress
-    const commits = kv.calls.flatMap((ops, i) => ops.map((op, j) => ({ i, j, op }))).filter(({ op }) => op.key === progressKey)
+    const commits = control.calls.flatMap((ops, i) => ops.map((op, j) => ({ i, j, op }))).filter(({ op }) => op.key === progressKey)
     // The empty store's start marker first, the commit record as the very last write.
-    expect(commits.map(({ i, j }) => [i, j])).toEqual([[0, 0], [kv.calls.length - 1, kv.calls.at(-1)!.length - 1]])
+    expect(commits.map(({ i, j }) => [i, j])).toEqual([[0, 0], [control.calls.length - 1, control.calls.at(-1)!.length - 1]])
     expect((await store.head())?.number).toBe(40)
     await store.close()
   })
@@ -229,12 +212,12 @@ describe.each(BACKENDS)('store on $name', (backend) => {
 
   it('repairs a batch cut off half-way: readers never see it, repairTail drops it, the batch then goes through', async () => {
     const prefix = `t${++prefixes}:`
-    const kv = new CutOffKv(await openBackend(parseStoreUrl(location.url)))
+    const { kv, control } = cutOff(await openBackend(parseStoreUrl(location.url)))
     const store = new BlockStore(kv, new StoreKeys(prefix))
     const chain = devp2pChain().slice(0, 150)
     await store.writeBatch(chain.slice(0, 100), fields())
     // 50 blocks = 200 blob writes + 50 pointers + the commit record; stop after 30 pointers.
-    kv.limit = 200 + 30
+    control.limit = 200 + 30
     await expect(store.writeBatch(chain.slice(100), fields())).rejects.toMatchObject({ code: 'SIMULATED_CRASH' })
 
     const reader = await openStore(location.url, { prefix, readOnly: true })
@@ -243,7 +226,7 @@ describe.each(BACKENDS)('store on $name', (backend) => {
     expect(await reader.block(chain[100].hash)).toBeUndefined()
     expect(await reader.tail()).toEqual(Array.from({ length: 30 }, (_, i) => 101 + i))
 
-    kv.limit = Infinity
+    control.limit = Infinity
     expect((await store.repairTail()).dropped).toEqual(Array.from({ length: 30 }, (_, i) => 101 + i))
     expect(await reader.tail()).toEqual([])
     await store.writeBatch(chain.slice(100), fields())
