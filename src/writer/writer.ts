@@ -342,11 +342,12 @@ export class BlockWriter {
         } else {
           try {
             await this.drain()
-            if (entry.kind === 'rewind') entry.done.resolve(await this.rewind(entry.ancestor))
+            if (entry.kind === 'rewind') entry.done.resolve(await this.requestedRewind(entry.ancestor))
             else entry.done.resolve()
           } catch (err) {
             entry.done.reject(err)
-            throw err
+            // A rewind the store refuses (above the head, below its first block) fails that request only.
+            if (!(err instanceof StoreError && err.code === 'STORE_BAD_REWIND')) throw err
           }
         }
       }
@@ -438,6 +439,11 @@ export class BlockWriter {
     })
     this.log.debug({ from: blocks[0].number, to: last.number, bytes, durationMs, attempts }, 'batch committed')
     this.options.onBatch?.({ blocks: blocks.length, bytes, durationMs, attempts, head, progress: progress ?? this.progressFields(0, 0) })
+  }
+
+  /** `rewindTo`: the committed head itself is a no-op, anything else a rewind. */
+  private async requestedRewind(ancestor: number): Promise<Head> {
+    return this.committed?.number === ancestor ? this.committed : this.rewind(ancestor)
   }
 
   /** Rewinds the store to `ancestor` (the writer must be drained). */

@@ -177,6 +177,8 @@ describe.each(BACKENDS)('writer on $name', (backend) => {
     const head = await writer.rewindTo(20)
     expect(head.number).toBe(20)
     expect(hex(head.hash)).toBe(hex(devp2pChain()[19].hash))
+    expect((await writer.rewindTo(20)).number).toBe(20) // already there
+    await expect(writer.rewindTo(40)).rejects.toMatchObject({ code: 'STORE_BAD_REWIND' }) // above the head: refused, writer goes on
     await writeAll(writer, devp2pChain().slice(20, 25))
     await writer.close()
     expect(await store.progress()).toMatchObject({ currentBlock: 25, reorgCount: 1, lastReorgDepth: 10 })
