@@ -9,6 +9,9 @@ import { ConfigError } from '../errors.js'
 import { register as blocktest } from './commands/blocktest.js'
 import { register as checkBlock } from './commands/check-block.js'
 import { register as sync } from './commands/sync.js'
+import { register as get } from './commands/get.js'
+import { register as status } from './commands/status.js'
+import { register as verify } from './commands/verify.js'
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, deepReorg: 3 } as const
 
@@ -18,7 +21,7 @@ const program = new Command('evm-syncer')
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) })
 
-const commands: Array<(p: Command) => void> = [sync, blocktest, checkBlock]
+const commands: Array<(p: Command) => void> = [sync, get, verify, status, blocktest, checkBlock]
 
 for (const register of commands) register(program)
 
