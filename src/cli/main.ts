@@ -24,6 +24,8 @@ const program = new Command('evm-syncer')
 const commands: Array<(p: Command) => void> = [sync, get, verify, status, blocktest, checkBlock]
 
 for (const register of commands) register(program)
+// Subcommands added with addCommand() do not inherit these; usage errors must exit 2 everywhere.
+for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeErr: (s) => process.stderr.write(s) })
 
 try {
   await program.parseAsync(process.argv)

@@ -64,6 +64,7 @@ function transactionJson(c: TxContext, header: BlockHeader, blockHash: string): 
   const out: Json = {
     blockHash,
     blockNumber: toQuantity(header.number),
+    blockTimestamp: toQuantity(header.timestamp),
     from: c.sender ? bytesToHex(c.sender) : null,
     gas: toQuantity(d.gasLimit),
     gasPrice: toQuantity(effectiveGasPrice(d, header.baseFeePerGas)),
@@ -108,6 +109,7 @@ function receiptsJson(stored: StoredBlock, header: BlockHeader, txs: TxContext[]
       topics: log.topics.map(bytesToHex),
       data: bytesToHex(log.data),
       blockNumber: toQuantity(header.number),
+      blockTimestamp: toQuantity(header.timestamp),
       transactionHash: txHash,
       transactionIndex: toQuantity(i),
       blockHash,
@@ -117,6 +119,7 @@ function receiptsJson(stored: StoredBlock, header: BlockHeader, txs: TxContext[]
     const out: Json = {
       blockHash,
       blockNumber: toQuantity(header.number),
+      blockTimestamp: toQuantity(header.timestamp),
       contractAddress: d && d.to === undefined && c.sender ? contractAddress(c.sender, d.nonce) : null,
       cumulativeGasUsed: toQuantity(r.cumulativeGasUsed),
       effectiveGasPrice: d ? toQuantity(effectiveGasPrice(d, header.baseFeePerGas)) : null,

@@ -7,6 +7,7 @@ import type { Chain } from '../chain/chain.js'
 import { chainById, devChain, loadChain } from '../chain/chains.js'
 import { HARDFORKS, type Hardfork } from '../chain/forks.js'
 import { ProgressBar } from '../cli/progress-bar.js'
+import { identityOf } from '../cli/store-chain.js'
 import type { OptionValues } from '../cli/options.js'
 import { ConfigError, SyncerError, errorMessage } from '../errors.js'
 import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from '../logger.js'
@@ -100,6 +101,7 @@ async function wire(v: OptionValues, log: Logger, opened: Array<{ stop(): Promis
   const ethash = { mode: parseEthash(str(v.ethash)) }
   const chainArg = str(v.chain)
   let chain: Chain | undefined = chainArg ? loadChain(chainArg, { ethash }) : undefined
+  let devHardfork: Hardfork | undefined
   const pools: SourcePool[] = []
   if (rpcUrls.length > 0) {
     const rpc = new RpcPool({ urls: rpcUrls, expectedChainId: chain?.chainId, logger: log })
@@ -111,15 +113,15 @@ async function wire(v: OptionValues, log: Logger, opened: Array<{ stop(): Promis
       chain = chainById(chainId, { ethash })
       if (!chain) {
         const genesis = await rpc.peers()[0].genesisHeader()
-        chain = devChain(chainId, genesis, parseHardfork(str(v.hardfork)), { ethash })
+        devHardfork = parseHardfork(str(v.hardfork))
+        chain = devChain(chainId, genesis, devHardfork, { ethash })
         log.info({ chainId: String(chainId), hardfork: str(v.hardfork) }, "unknown chain id: treating it as a dev chain with the source's genesis")
       }
     }
   }
   chain ??= loadChain('mainnet', { ethash })
-  const store = await openStore(str(v.store) ?? 'lmdb:./data', { logger: log })
+  const store = await openStore(str(v.store) ?? 'lmdb:./data', { logger: log, chain: identityOf(chain, devHardfork) })
   opened.push(store)
-  await store.claimChain({ name: chain.name, chainId: chain.chainId, genesisHash: chain.genesis.hash })
   const stored = await store.head()
   const headBlock = stored && (await store.block(stored.number))
   const headHeader = headBlock ? BlockHeader.decode(headBlock.header) : chain.genesisHeader

@@ -9,6 +9,7 @@ import { DEFAULT_STORE_URL } from '../../store/defaults.js'
 
 interface VerifyCommandOptions {
   store: string
+  chain?: string
   prefix?: string
   from?: number
   to?: number
@@ -21,9 +22,15 @@ function blockNumber(value: string): number {
 }
 
 async function verify(options: VerifyCommandOptions): Promise<number> {
-  const [{ withReadOnlyStore, READ_EXIT }, { verifyStore }] = await Promise.all([import('../../store/read-only.js'), import('../../store/verify.js')])
+  const [{ withReadOnlyStore, READ_EXIT }, { verifyStore }, { chainOfStore }] = await Promise.all([
+    import('../../store/read-only.js'),
+    import('../../store/verify.js'),
+    import('../store-chain.js'),
+  ])
   return withReadOnlyStore(options, async (store) => {
-    const report = await verifyStore(store, { from: options.from, to: options.to })
+    const chain = await chainOfStore(store, options.chain)
+    const rulesAt = chain && ((h: { number: number; timestamp: number }) => chain.rulesAt(h.number, h.timestamp))
+    const report = await verifyStore(store, { from: options.from, to: options.to, rulesAt })
     if (options.json) {
       process.stdout.write(JSON.stringify(report) + '\n')
     } else if (report.head === undefined) {
@@ -44,6 +51,7 @@ export function register(program: Command): void {
     .description('re-check a stored chain from its bytes: links, roots, blooms, pointers, commit record')
     .option('--store <url>', 'store URL: lmdb:DIR, redis://host:port[/db], pika://..., rediss://...', DEFAULT_STORE_URL)
     .option('--prefix <prefix>', 'key prefix of the chain in a shared store')
+    .option('--chain <name|genesis.json>', 'fork rules for the checks (default: the chain the store records)')
     .option('--from <n>', 'first block to check (default: the store\'s first)', blockNumber)
     .option('--to <n>', 'last block to check (default: the committed head)', blockNumber)
     .option('--json', 'print the report as JSON')
