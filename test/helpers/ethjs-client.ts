@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { createCommonFromGethGenesis } from '@ethereumjs/common'
 import { bytesToHex, hexToBytes, type Bytes } from '../../src/primitives/bytes.js'
 import type { ForkId } from '../../src/sources/devp2p/messages.js'
@@ -138,8 +138,8 @@ function spawnClient(f: ClientChain, dataDir: string, workDir: string, rlpxPort:
   const log = openSync(logPath, 'a')
   const args = [
     CLIENT_CLI,
-    '--gethGenesis', f.genesisPath,
-    ...(importChain ? ['--loadBlocksFromRlp', f.chainRlpPath] : []),
+    '--gethGenesis', resolve(f.genesisPath),
+    ...(importChain ? ['--loadBlocksFromRlp', resolve(f.chainRlpPath)] : []),
     '--dataDir', dataDir,
     '--port', String(rlpxPort),
     '--extIP', '127.0.0.1',
