@@ -34,10 +34,16 @@ const SCAN_CHUNK = 256
 /** A reader re-reads when a reorg lands between its reads; this many times before giving up. */
 const READ_ATTEMPTS = 3
 
+/** Receipt lists already known to be in the stored form (the writer converts ahead of writeBatch). */
+const compactReceipts = new WeakSet<Bytes>()
+
 /** The compact eth/69 form the store keeps; eth/69 input is stored as received. */
 export function storedReceipts(raw: Bytes): Bytes {
+  if (compactReceipts.has(raw)) return raw
   const receipts = decodeBlockReceipts(raw)
-  return receipts.every((r) => r.encoding === 'eth69') ? raw : encodeReceiptsEth69(receipts)
+  const compact = receipts.every((r) => r.encoding === 'eth69') ? raw : encodeReceiptsEth69(receipts)
+  compactReceipts.add(compact)
+  return compact
 }
 
 function notLinked(message: string, details: Record<string, unknown>): StoreError {

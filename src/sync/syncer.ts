@@ -328,6 +328,8 @@ export class Syncer {
       while (pending.length < maxBatches && divergence === undefined) {
         let blocks: DownloadedBlock[]
         if (pending.length === 0) {
+          // Caught up with the target (following the head): commit now rather than after the batch timeout.
+          if (downloader.stats().handed > this.target) await this.writer!.flush()
           let first: DownloadedBlock | undefined
           try {
             first = await downloader.next()

@@ -6,12 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { StoreError } from '../../src/errors.js'
 import { bytesToHex, equalBytes } from '../../src/primitives/bytes.js'
 import { decodeBlockReceipts, encodeReceiptsEth68 } from '../../src/primitives/receipt.js'
-import { BlockStore } from '../../src/store/block-store.js'
-import type { KvBackend, KvOp } from '../../src/store/kv.js'
+import { BlockStore, storedReceipts } from '../../src/store/block-store.js'
+import { type KvBackend, type KvOp, opBytes } from '../../src/store/kv.js'
 import { StoreKeys } from '../../src/store/keys.js'
 import { openBackend, openStore, parseStoreUrl } from '../../src/store/open.js'
 import type { Store, VerifiedBlock } from '../../src/store/types.js'
 import { BACKENDS, type StoreLocation, fields } from './backends.js'
+import { around } from './doubles.js'
 import { branch, devp2pChain, portalBlock } from './chains.js'
 
 const hex = bytesToHex
@@ -33,41 +34,26 @@ async function expectCommitted(store: Store, blocks: readonly VerifiedBlock[]): 
   }
 }
 
-/** A backend that applies only the first `limit` operations of its next write, then fails: a crash mid-pipeline. */
-class CutOffKv implements KvBackend {
-  limit = Infinity
-  constructor(private readonly inner: KvBackend) {}
-  get url() {
-    return this.inner.url
-  }
-  get epoch() {
-    return this.inner.epoch
-  }
-  get durable() {
-    return this.inner.durable
-  }
-  get(key: string) {
-    return this.inner.get(key)
-  }
-  getMany(keys: readonly string[]) {
-    return this.inner.getMany(keys)
-  }
-  putIfAbsent(key: string, value: Uint8Array) {
-    return this.inner.putIfAbsent(key, value)
-  }
-  close() {
-    return this.inner.close()
-  }
-  async apply(ops: readonly KvOp[], epoch?: number): Promise<void> {
-    if (ops.length <= this.limit) {
-      this.limit -= ops.length
-      return this.inner.apply(ops, epoch)
-    }
-    const applied = ops.slice(0, this.limit)
-    this.limit = 0
-    await this.inner.apply(applied, epoch)
-    throw new StoreError('SIMULATED_CRASH', `cut off after ${applied.length} of ${ops.length} operations`)
-  }
+/**
+ * A real backend that records its writes (`control.calls`) and can be made to apply only the first
+ * `control.limit` operations, then fail: a crash mid-pipeline.
+ */
+function cutOff(inner: KvBackend): { kv: KvBackend; control: { limit: number; calls: KvOp[][] } } {
+  const control = { limit: Infinity, calls: [] as KvOp[][] }
+  const kv = around(inner, {
+    async apply(ops: readonly KvOp[], epoch?: number): Promise<void> {
+      control.calls.push([...ops])
+      if (ops.length <= control.limit) {
+        control.limit -= ops.length
+        return inner.apply(ops, epoch)
+      }
+      const applied = ops.slice(0, control.limit)
+      control.limit = 0
+      await inner.apply(applied, epoch)
+      throw new StoreError('SIMULATED_CRASH', `cut off after ${applied.length} of ${ops.length} operations`)
+    },
+  })
+  return { kv, control }
 }
 
 describe.each(BACKENDS)('store on $name', (backend) => {
@@ -141,6 +127,31 @@ describe.each(BACKENDS)('store on $name', (backend) => {
     await store.claimChain({ ...chain, forkConfig: 'other' }, { acceptForkConfigChange: true })
     expect(await store.chain()).toEqual({ ...chain, forkConfig: 'other' })
     await store.close()
+
+    // The same check when a sync opens the store with its chain.
+    const prefix = `t${prefixes}:`
+    const same = await openStore(location.url, { prefix, chain: { ...chain, forkConfig: 'other' } })
+    await same.close()
+    await expect(openStore(location.url, { prefix, chain: { ...chain, chainId: 5n } })).rejects.toMatchObject({ code: 'STORE_CHAIN_MISMATCH' })
+  })
+
+  it('keeps every pipeline within the byte bound, the commit record in the last one', async () => {
+    const { kv, control } = cutOff(await openBackend(parseStoreUrl(location.url)))
+    const store = new BlockStore(kv, new StoreKeys(`t${++prefixes}:`), { maxPipelineBytes: 32 * 1024 })
+    const chain = devp2pChain()
+    const blocks = chain.slice(0, 40)
+    const big = blocks.find((b) => b.receipts.length > 1_000_000)! // the 10 MB receipt list goes alone
+    await store.writeBatch(blocks, fields())
+    const sizes = control.calls.map((ops) => ops.reduce((n, op) => n + opBytes(op), 0))
+    expect(control.calls.length).toBeGreaterThan(3)
+    control.calls.forEach((ops, i) => expect(sizes[i] <= 32 * 1024 || ops.length === 1, `pipeline ${i}: ${sizes[i]} bytes`).toBe(true))
+    expect(control.calls.some((ops) => ops.length === 1 && ops[0].kind === 'put' && ops[0].value === storedReceipts(big.receipts))).toBe(true)
+    const progressKey = new StoreKeys(`t${prefixes}:`).progress
+    const commits = control.calls.flatMap((ops, i) => ops.map((op, j) => ({ i, j, op }))).filter(({ op }) => op.key === progressKey)
+    // The empty store's start marker first, the commit record as the very last write.
+    expect(commits.map(({ i, j }) => [i, j])).toEqual([[0, 0], [control.calls.length - 1, control.calls.at(-1)!.length - 1]])
+    expect((await store.head())?.number).toBe(40)
+    await store.close()
   })
 
   it('refuses batches that do not extend the committed head', async () => {
@@ -201,12 +212,12 @@ describe.each(BACKENDS)('store on $name', (backend) => {
 
   it('repairs a batch cut off half-way: readers never see it, repairTail drops it, the batch then goes through', async () => {
     const prefix = `t${++prefixes}:`
-    const kv = new CutOffKv(await openBackend(parseStoreUrl(location.url)))
+    const { kv, control } = cutOff(await openBackend(parseStoreUrl(location.url)))
     const store = new BlockStore(kv, new StoreKeys(prefix))
     const chain = devp2pChain().slice(0, 150)
     await store.writeBatch(chain.slice(0, 100), fields())
     // 50 blocks = 200 blob writes + 50 pointers + the commit record; stop after 30 pointers.
-    kv.limit = 200 + 30
+    control.limit = 200 + 30
     await expect(store.writeBatch(chain.slice(100), fields())).rejects.toMatchObject({ code: 'SIMULATED_CRASH' })
 
     const reader = await openStore(location.url, { prefix, readOnly: true })
@@ -215,7 +226,7 @@ describe.each(BACKENDS)('store on $name', (backend) => {
     expect(await reader.block(chain[100].hash)).toBeUndefined()
     expect(await reader.tail()).toEqual(Array.from({ length: 30 }, (_, i) => 101 + i))
 
-    kv.limit = Infinity
+    control.limit = Infinity
     expect((await store.repairTail()).dropped).toEqual(Array.from({ length: 30 }, (_, i) => 101 + i))
     expect(await reader.tail()).toEqual([])
     await store.writeBatch(chain.slice(100), fields())
