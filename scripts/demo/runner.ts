@@ -10,7 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { CLI } from '../../test/cli/built-cli.js'
+import { CLI } from '../../test/helpers/cli.js'
 import { freePort } from '../../test/helpers/anvil.js'
 import { REPO_ROOT } from '../../test/fixtures.js'
 
