@@ -3,10 +3,12 @@
  * the terminal passed through (so the progress bar shows), Ctrl-C handling, and the final summary.
  *
  * Ctrl-C: the CLI child runs in its own process group, so the terminal's SIGINT reaches only this
- * script, which forwards exactly one SIGINT to the child (a graceful stop: drain, flush, checkpoint)
- * and a second one on a second Ctrl-C (exit at once). Without a child running, the demo stops its
- * peer and exits. Peers are always stopped by PID.
+ * script, which forwards exactly one SIGINT to it: the sync stops gracefully (drain, flush,
+ * checkpoint) and the demo goes on to verify what was stored. A second Ctrl-C (or one while no CLI
+ * child runs) stops the child at once, stops the peer by PID and ends the demo. The peer is in the
+ * terminal's process group, so Ctrl-C reaches it too; stopping it by PID afterwards is then a no-op.
  */
+import { constants } from 'node:os'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
@@ -29,6 +31,7 @@ export class Demo {
   private child: ChildProcess | undefined
   private signals = 0
   private failed = false
+  private finishing: Promise<never> | undefined
 
   constructor(readonly title: string) {
     process.on('SIGINT', () => this.onSignal('SIGINT'))
@@ -87,13 +90,18 @@ export class Demo {
       child.once('error', reject)
       child.once('close', (code, signal) => {
         this.child = undefined
-        resolve({ code: code ?? (signal ? 128 : 1), seconds: (performance.now() - started) / 1000, stdout })
+        resolve({ code: code ?? 128 + (signal ? constants.signals[signal] : 0), seconds: (performance.now() - started) / 1000, stdout })
       })
     })
   }
 
   /** Stops what was started, prints the summary, and exits (non-zero on any failure or Ctrl-C). */
-  async finish(): Promise<never> {
+  finish(): Promise<never> {
+    this.finishing ??= this.summarize()
+    return this.finishing
+  }
+
+  private async summarize(): Promise<never> {
     await this.cleanUp()
     const width = Math.max(...this.rows.map(([label]) => label.length))
     process.stdout.write(`\n${this.title}: summary\n`)
@@ -103,10 +111,12 @@ export class Demo {
     process.exit(this.interrupted ? EXIT_INTERRUPTED : this.failed ? 1 : 0)
   }
 
-  /** Reports an unexpected error, stops everything, exits 1. */
-  async abort(err: unknown): Promise<never> {
-    process.stderr.write(`\ndemo failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
-    this.failed = true
+  /** Reports an unexpected error (not the peer going away on Ctrl-C), stops everything, exits 1. */
+  abort(err: unknown): Promise<never> {
+    if (!this.interrupted) {
+      process.stderr.write(`\ndemo failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+      this.failed = true
+    }
     return this.finish()
   }
 
@@ -119,14 +129,12 @@ export class Demo {
   private onSignal(signal: NodeJS.Signals): void {
     this.signals++
     const child = this.child
-    if (child?.pid !== undefined && child.exitCode === null) {
-      // The sync stops gracefully on the first signal and at once on the second.
-      process.kill(child.pid, 'SIGINT')
-      return
-    }
-    if (this.signals > 1) process.exit(EXIT_INTERRUPTED)
-    process.stderr.write(`\n${signal}: stopping\n`)
-    void this.cleanUp().then(() => process.exit(EXIT_INTERRUPTED))
+    const running = child?.pid !== undefined && child.exitCode === null && child.signalCode === null
+    // The sync stops gracefully on the first signal and at once on the second.
+    if (running) process.kill(child.pid!, 'SIGINT')
+    if (running && this.signals === 1) return
+    process.stderr.write(`\n${signal}: stopping the demo\n`)
+    void this.finish()
   }
 }
 
