@@ -8,9 +8,9 @@
  * child runs) stops the child at once, stops the peer by PID and ends the demo. The peer is in the
  * terminal's process group, so Ctrl-C reaches it too; stopping it by PID afterwards is then a no-op.
  */
-import { constants } from 'node:os'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { rmSync } from 'node:fs'
+import { constants } from 'node:os'
 import { join } from 'node:path'
 import { CLI } from '../../test/helpers/cli.js'
 import { freePort } from '../../test/helpers/anvil.js'
@@ -21,7 +21,7 @@ export const EXIT_INTERRUPTED = 130
 export interface CliResult {
   code: number
   seconds: number
-  /** The child's stdout, when captured (it is echoed to ours as well). */
+  /** The child's stdout, when captured. */
   stdout: string
 }
 
@@ -58,7 +58,7 @@ export class Demo {
     this.row(label, text)
   }
 
-  /** Runs `work` as a numbered step, printing its name and how long it took. */
+  /** Runs `work` as a step, printing its name and how long it took. */
   async step<T>(name: string, work: () => Promise<T>): Promise<{ value: T; seconds: number }> {
     process.stdout.write(`==> ${name}\n`)
     const started = performance.now()
