@@ -58,8 +58,8 @@ export function toSyncConfig(v: OptionValues): SyncConfig {
   }
 }
 
-function parseLogLevel(v: string | undefined): LogLevel {
-  const level = (v ?? 'info') as LogLevel
+function parseLogLevel(v: string | undefined, progressBar: boolean): LogLevel {
+  const level = (v ?? (progressBar ? 'warn' : 'info')) as LogLevel
   if (!LOG_LEVELS.includes(level)) throw new ConfigError('BAD_OPTION', `--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${v}"`)
   return level
 }
@@ -153,10 +153,11 @@ async function wire(v: OptionValues, log: Logger, opened: Array<{ stop(): Promis
 }
 
 export async function runSync(v: OptionValues): Promise<number> {
+  const bar = v.progress === false ? undefined : ProgressBar.forStderr()
   let log: Logger
   let config: SyncConfig
   try {
-    log = createLogger(parseLogLevel(str(v.logLevel)))
+    log = createLogger(parseLogLevel(str(v.logLevel), bar !== undefined))
     config = toSyncConfig(v)
     assertFastCrypto(v.allowSlowCrypto === true)
   } catch (err) {
@@ -180,7 +181,6 @@ export async function runSync(v: OptionValues): Promise<number> {
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
-  const bar = v.progress === false ? undefined : ProgressBar.forStderr()
   let barTimer: NodeJS.Timeout | undefined
   try {
     const wiring = await wire(v, log, opened)

@@ -30,7 +30,7 @@ export const SYNC_OPTIONS: readonly OptionSpec[] = [
   { flag: 'stall-timeout', kind: 'int', valueName: 'SECONDS', description: 'no progress for this long: log why, re-plan, /health 503', defaultValue: 120 },
   { flag: 'metrics', kind: 'string', valueName: 'HOST:PORT', description: 'Prometheus /metrics and /health', defaultValue: '127.0.0.1:2112', negatable: true },
   { flag: 'progress', kind: 'bool', description: 'progress bar on a TTY', defaultValue: true, negatable: true },
-  { flag: 'log-level', kind: 'string', valueName: 'LEVEL', description: 'fatal, error, warn, info, debug, trace, silent', defaultValue: 'info' },
+  { flag: 'log-level', kind: 'string', valueName: 'LEVEL', description: 'fatal, error, warn, info, debug, trace, silent (default: info; warn while the progress bar is shown, so logs do not break it)' },
   { flag: 'allow-slow-crypto', kind: 'bool', description: 'run even if the native secp256k1 addon failed to load', defaultValue: false },
 ]
 
