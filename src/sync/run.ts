@@ -94,13 +94,15 @@ async function wire(v: OptionValues, log: Logger, opened: Array<{ stop(): Promis
   const rpcUrls = list(v.rpc)
   const peers = list(v.peer)
   const bootnodes = list(v.bootnode)
-  const discovery = v.discovery === true || bootnodes.length > 0
-  if (rpcUrls.length === 0 && peers.length === 0 && !discovery) {
-    throw new ConfigError('NO_SOURCES', 'give at least one source: --rpc URL, --peer ENODE, or --discovery / --bootnode ENODE')
-  }
   const ethash = { mode: parseEthash(str(v.ethash)) }
   const chainArg = str(v.chain)
   let chain: Chain | undefined = chainArg ? loadChain(chainArg, { ethash }) : undefined
+  // Like geth: with no source named, find peers through discovery from the chain's bootnodes.
+  const noSources = rpcUrls.length === 0 && peers.length === 0
+  const discovery = v.discovery === true || bootnodes.length > 0 || (noSources && (chain?.bootnodes.length ?? 0) > 0)
+  if (noSources && !discovery) {
+    throw new ConfigError('NO_SOURCES', 'give at least one source: --rpc URL, --peer ENODE, --bootnode ENODE, or --chain with default bootnodes')
+  }
   let devHardfork: Hardfork | undefined
   const pools: SourcePool[] = []
   if (rpcUrls.length > 0) {

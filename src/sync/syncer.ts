@@ -8,6 +8,7 @@
  * run in order on this thread; verified blocks go to the writer, whose bounded buffer pushes back.
  * Memory is one budget: the download window is released only when blocks are accepted.
  */
+import { setTimeout as delay } from 'node:timers/promises'
 import type { Chain } from '../chain/chain.js'
 import { DivergenceError, Downloader, type DownloadedBlock, type DownloaderConfig } from '../downloader/downloader.js'
 import { ConfigError, SourceError, errorMessage } from '../errors.js'
@@ -24,9 +25,12 @@ import { type SyncConfig, validateSyncConfig } from './config.js'
 import { ProgressTracker, type ProgressSnapshot } from './progress.js'
 import { type CommonAncestor, DeepReorgError, findCommonAncestor } from './reorg.js'
 import { ValidateStage, type StageResult } from './validate-stage.js'
+import { detectConflict } from '../validator/segment.js'
 
 /** Blocks per validation task: large enough to amortise the thread hop, small enough to keep all workers busy. */
 const VALIDATION_BATCH = 16
+/** While following the head, how often the source's block at our height is compared with ours. */
+const SAME_HEIGHT_CHECK_MS = 2_000
 /** How long to wait for the first source to report a head before giving up. */
 const SOURCE_WAIT_MS = 60_000
 
@@ -305,9 +309,11 @@ export class Syncer {
     })
     this.downloader = downloader
     downloader.start()
+    const sameHeight = this.config.follow ? setInterval(() => void this.checkSameHeight(downloader), SAME_HEIGHT_CHECK_MS) : undefined
     try {
       await this.pump(downloader)
     } finally {
+      clearInterval(sameHeight)
       downloader.stop()
     }
     await this.writer!.flush()
@@ -356,6 +362,26 @@ export class Syncer {
       if (rejected) pending.length = 0 // queued batches hold blocks above the rejected one
     }
     if (divergence !== undefined) throw divergence
+  }
+
+  /**
+   * Stored-vs-new hash at the same height: while following the head, the best source's block at our
+   * committed height must be ours. A same-height reorg (no new block on top yet) shows only here.
+   */
+  private async checkSameHeight(downloader: Downloader): Promise<void> {
+    const committed = this.writer?.head()
+    const best = this.bestHead()
+    if (!committed || !best || best.number > committed.number + 1 || downloader.stats().handed <= committed.number) return
+    try {
+      const [raw] = await best.peer.getHeaders({ start: committed.number, count: 1 }, { signal: this.abort.signal, timeoutMs: 5_000 })
+      if (!raw) return
+      const theirs = BlockHeader.decode(raw)
+      if (theirs.number === committed.number && detectConflict(committed.hash, theirs.hash, committed.number)) {
+        downloader.abort(new DivergenceError(committed.number, [best.peer.id]))
+      }
+    } catch (err) {
+      this.log.debug({ source: best.peer.id, err: errorMessage(err) }, 'same-height check failed')
+    }
   }
 
   /** Writes verified blocks; on a failure, reports it. Returns true when a block was rejected. */
@@ -479,13 +505,8 @@ function toVerifiedBlock(b: DownloadedBlock): VerifiedBlock {
   return { number: b.number, hash: b.header.hash, parentHash: b.header.parentHash, header: b.header.raw, body: b.body, receipts: b.receipts }
 }
 
+/** Waits `ms`, or less when `signal` aborts (never rejects; the listener is removed either way). */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms)
-    signal.addEventListener('abort', () => {
-      clearTimeout(t)
-      resolve()
-    }, { once: true })
-  })
+  return delay(ms, undefined, { signal }).catch(() => undefined)
 }
 

@@ -33,7 +33,7 @@ describe('sync configuration', () => {
     ensureBuilt()
     const noSource = runCli(['sync', '--store', 'lmdb:/nonexistent/never-created'])
     expect(noSource.status).toBe(2)
-    expect(noSource.stderr).toMatch(/give at least one source/)
+    expect(noSource.stderr).toMatch(/give at least one source/) // no --chain: nothing to discover
     const badNumber = runCli(['sync', '--rpc', 'http://127.0.0.1:9', '--batch-size', 'many'])
     expect(badNumber.status).toBe(2)
     expect(badNumber.stderr).toMatch(/--batch-size expects a non-negative integer/)

@@ -160,7 +160,7 @@ describe('sync over JSON-RPC from Anvil', () => {
     }
   }, 180_000)
 
-  it('follows the head through reorgs of depth 1, 5 and 30, with metrics', async () => {
+  it('follows the head through reorgs of depth 1, 5 and 30 and a same-height one, with metrics', async () => {
     const url = `lmdb:${tempDir()}`
     const port = await freePort()
     const cli = startCli(['sync', '--rpc', anvil.url, '--store', url, '--follow', '--metrics', `127.0.0.1:${port}`, '--no-progress'])
@@ -195,12 +195,14 @@ describe('sync over JSON-RPC from Anvil', () => {
     expect(await health.json()).toMatchObject({ running: true, synced: true })
 
     let reorgs = 0
-    for (const depth of [1, 5, 30]) {
+    // Depths 1, 5 and 30 with new blocks on top of the new branch; then one at the same height
+    // (nothing on top), which only the stored-vs-new hash comparison at our height reveals.
+    for (const [depth, mineAfter] of [[1, 2], [5, 2], [30, 2], [2, 0]] as const) {
       const before = await anvilHashes(anvil, await tip())
       await anvil.rpc('anvil_reorg', [depth, []])
       const after = await anvilHashes(anvil, await tip())
       expect(after.slice(-depth).every((h, i) => h !== before[before.length - depth + i])).toBe(true)
-      await mineEmpty(anvil, 2) // the sync sees the reorg when the new branch's next block arrives
+      if (mineAfter > 0) await mineEmpty(anvil, mineAfter)
       reorgs++
       await until(`reorg of depth ${depth} handled`, inSync)
       const m = await metrics()
@@ -213,7 +215,7 @@ describe('sync over JSON-RPC from Anvil', () => {
     try {
       const report = await verifyStore(store)
       expect(report.problems).toEqual([])
-      expect(report.reorgCount).toBe(3)
+      expect(report.reorgCount).toBe(4)
     } finally {
       await store.close()
     }

@@ -9,7 +9,7 @@ export const SYNC_OPTIONS: readonly OptionSpec[] = [
   { flag: 'chain', kind: 'string', valueName: 'NAME|GENESIS_JSON', description: 'chain: mainnet, sepolia, holesky, hoodi, goerli, bsc, or a geth genesis.json; default: detected from the source (JSON-RPC), mainnet for devp2p' },
   { flag: 'peer', kind: 'list', valueName: 'ENODE', description: 'static devp2p peer (enode://...)' },
   { flag: 'bootnode', kind: 'list', valueName: 'ENODE', description: 'discovery v4 bootnode; enables discovery (default bootnodes of --chain with --discovery)' },
-  { flag: 'discovery', kind: 'bool', description: "find peers with discovery v4 from the chain's bootnodes", defaultValue: false },
+  { flag: 'discovery', kind: 'bool', description: "find peers with discovery v4 from the chain's bootnodes (on by default when no --rpc/--peer is given)", defaultValue: false },
   { flag: 'max-peers', kind: 'int', valueName: 'N', description: 'devp2p peers to keep', defaultValue: 25 },
   { flag: 'max-message-size', kind: 'int', valueName: 'MIB', description: 'largest devp2p message accepted (the eth protocol limit is 10 MiB; geth test chains need more)', defaultValue: 10 },
   { flag: 'rpc', kind: 'list', valueName: 'URL', description: 'JSON-RPC endpoint (http/https)' },
