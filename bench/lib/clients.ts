@@ -1,0 +1,79 @@
+/**
+ * The clients a benchmark can run: the baselines (bench/baselines/*.ts, run through tsx) and
+ * evm-syncer itself, whose command line is a template so any build or flag set can be measured.
+ */
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { ClientSpec } from './harness.js'
+import { RedisServer } from './redis-server.js'
+
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const NODE = process.execPath
+
+function baseline(name: string, script: string, flags: Record<string, number>): ClientSpec {
+  const own = Object.entries(flags).flatMap(([k, v]) => [`--${k}`, String(v)])
+  return { name, command: [NODE, '--import', 'tsx', join(REPO_ROOT, 'bench', 'baselines', script), '--rpc', '{rpc}', '--from', '{from}', '--to', '{to}', ...own] }
+}
+
+export const viemLoop = (concurrency: number) => baseline(`viem c=${concurrency}`, 'viem-loop.ts', { concurrency })
+export const fetchLoop = (batch: number, concurrency: number, headersOnly = false) =>
+  baseline(`fetch${headersOnly ? ' headers' : ''} b=${batch} c=${concurrency}`, 'fetch-loop.ts', { batch, concurrency, 'headers-only': headersOnly ? 1 : 0 })
+export const sqd = (capacity: number) => baseline(`sqd cap=${capacity}`, 'sqd.ts', { capacity })
+
+/** `--fetch 10x2,20x4` style batch x concurrency lists. */
+export function parseFetchConfigs(text: string): Array<[batch: number, concurrency: number]> {
+  return text.split(',').map((pair) => {
+    const [batch, concurrency] = pair.split('x').map(Number)
+    if (!(batch >= 1 && concurrency >= 1)) throw new Error(`bad fetch config ${pair}: want BATCHxCONCURRENCY`)
+    return [batch, concurrency]
+  })
+}
+
+export const DEFAULT_SYNCER_COMMAND = `${NODE} ${join(REPO_ROOT, 'dist', 'cli', 'main.js')} sync --rpc {rpc} --store {store} --to {to} --no-progress --no-metrics`
+
+export type StoreKind = 'lmdb' | 'redis'
+
+/**
+ * evm-syncer into a fresh store per run: an LMDB directory in a temp dir, or a redis-server started
+ * for the run (its own CPU and memory are not counted: it stands for the production Pika server).
+ * `profileDir` adds `--cpu-prof` (one .cpuprofile per thread) when the command runs node.
+ */
+export function syncer(commandTemplate: string, store: StoreKind, opts: { profileDir?: string; label?: string } = {}): ClientSpec {
+  let command = commandTemplate.split(/\s+/).filter(Boolean)
+  if (opts.profileDir && command[0] === NODE) command = [NODE, '--cpu-prof', '--cpu-prof-dir', opts.profileDir, ...command.slice(1)]
+  let dir: string | undefined
+  let redis: RedisServer | undefined
+  return {
+    name: `${opts.label ?? 'evm-syncer'} ${store}`,
+    command,
+    env: { EVM_SYNCER_LOG_LEVEL: process.env.EVM_SYNCER_LOG_LEVEL ?? 'warn' },
+    prepare: async () => {
+      if (store === 'lmdb') {
+        dir = mkdtempSync(join(tmpdir(), 'evm-syncer-bench-lmdb-'))
+        return { store: `lmdb:${join(dir, 'data')}` }
+      }
+      redis = await RedisServer.start()
+      return { store: redis.url }
+    },
+    cleanup: async () => {
+      if (dir) rmSync(dir, { recursive: true, force: true })
+      dir = undefined
+      await redis?.close()
+      redis = undefined
+    },
+  }
+}
+
+/** Why the syncer command cannot run (no build, no `sync` command), or undefined when it can. */
+export function syncerUnavailable(commandTemplate: string): string | undefined {
+  const [exe, ...args] = commandTemplate.split(/\s+/).filter(Boolean)
+  const script = args.find((a) => a.endsWith('.js'))
+  if (script && !existsSync(script)) return `${script} not found (run npm run build)`
+  const subcommand = args.slice(args.indexOf(script ?? '') + 1).find((a) => !a.startsWith('-'))
+  const help = spawnSync(exe, [...(script ? [script] : []), ...(subcommand ? [subcommand] : []), '--help'], { encoding: 'utf8', timeout: 30_000 })
+  if (help.status !== 0) return `${[exe, script, subcommand].filter(Boolean).join(' ')} --help failed: ${(help.stderr || help.stdout).trim().split('\n')[0]}`
+  return undefined
+}
