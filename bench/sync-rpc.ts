@@ -11,13 +11,14 @@
  * Prints one JSON object on stdout and a table with ratios to the baselines on stderr.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { CHAIN_OPTIONS, chainParams } from './chain/args.js'
 import { DEFAULT_SYNCER_COMMAND, fetchLoop, parseFetchConfigs, sqd, syncer, syncerUnavailable, viemLoop, type StoreKind } from './lib/clients.js'
 import { profileTable, summariseProfiles, type ProfileSummary } from './lib/cpu-profile.js'
 import { best, runClient, table, type ClientSpec, type RunResult } from './lib/harness.js'
+import { machine } from './lib/machine.js'
 import { log, startReplay } from './lib/replay.js'
 
 const { values } = parseArgs({
@@ -39,10 +40,6 @@ const to = Number(values.blocks)
 const repeat = Number(values.repeat)
 const params = chainParams(values)
 if (params.head < to) params.head = to
-
-export function machine() {
-  return { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: process.platform }
-}
 
 async function runBest(replay: Awaited<ReturnType<typeof startReplay>>, specs: ClientSpec[]): Promise<RunResult[]> {
   const results: RunResult[] = []

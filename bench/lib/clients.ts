@@ -67,13 +67,41 @@ export function syncer(commandTemplate: string, store: StoreKind, opts: { profil
   }
 }
 
-/** Why the syncer command cannot run (no build, no `sync` command), or undefined when it can. */
-export function syncerUnavailable(commandTemplate: string): string | undefined {
+/**
+ * Why the syncer command cannot run (no build, no `sync` command, or its help does not list one of
+ * `requiredFlags`), or undefined when it can.
+ */
+export function syncerUnavailable(commandTemplate: string, requiredFlags: readonly string[] = []): string | undefined {
   const [exe, ...args] = commandTemplate.split(/\s+/).filter(Boolean)
   const script = args.find((a) => a.endsWith('.js'))
   if (script && !existsSync(script)) return `${script} not found (run npm run build)`
   const subcommand = args.slice(args.indexOf(script ?? '') + 1).find((a) => !a.startsWith('-'))
   const help = spawnSync(exe, [...(script ? [script] : []), ...(subcommand ? [subcommand] : []), '--help'], { encoding: 'utf8', timeout: 30_000 })
-  if (help.status !== 0) return `${[exe, script, subcommand].filter(Boolean).join(' ')} --help failed: ${(help.stderr || help.stdout).trim().split('\n')[0]}`
-  return undefined
+  const what = [exe, script, subcommand].filter(Boolean).join(' ')
+  if (help.status !== 0) return `${what} --help failed: ${(help.stderr || help.stdout).trim().split('\n')[0]}`
+  const missing = requiredFlags.filter((f) => !help.stdout.includes(f))
+  return missing.length > 0 ? `${what} has no ${missing.join(', ')} option` : undefined
+}
+
+/**
+ * A client named on the command line: `syncer:lmdb`, `syncer:redis`, `fetch:BATCHxCONCURRENCY`,
+ * `viem:CONCURRENCY`, `sqd:CAPACITY`. The syncer's command line comes from `syncerCommand`.
+ */
+export function clientByName(text: string, syncerCommand = DEFAULT_SYNCER_COMMAND): ClientSpec {
+  const [kind, arg = ''] = text.split(':')
+  switch (kind) {
+    case 'syncer':
+      if (arg !== 'lmdb' && arg !== 'redis') throw new Error(`${text}: want syncer:lmdb or syncer:redis`)
+      return syncer(syncerCommand, arg)
+    case 'fetch': {
+      const [[batch, concurrency]] = parseFetchConfigs(arg || '10x4')
+      return fetchLoop(batch, concurrency)
+    }
+    case 'viem':
+      return viemLoop(Number(arg || 1))
+    case 'sqd':
+      return sqd(Number(arg || 10))
+    default:
+      throw new Error(`unknown client ${text}: want syncer:lmdb|redis, fetch:BxC, viem:C or sqd:CAP`)
+  }
 }
