@@ -158,6 +158,12 @@ export function best(results: readonly RunResult[]): RunResult | undefined {
   return results.filter((r) => r.ok).sort((a, b) => b.blocksPerSec - a.blocksPerSec)[0]
 }
 
+/** Each client's best run (by name, first-seen order): the rows of a table over repeated rounds. */
+export function bestByName(results: readonly RunResult[]): RunResult[] {
+  const names = [...new Set(results.map((r) => r.name))]
+  return names.map((name) => best(results.filter((r) => r.name === name)) ?? results.find((r) => r.name === name)!)
+}
+
 /** A fixed-width text table (stderr), one row per result, with ratios to named baselines. */
 export function table(results: readonly RunResult[], baselines: Record<string, RunResult | undefined> = {}): string {
   const header = ['client', 'blocks', 'blocks/s', 'wall s', 'active s', 'peak RSS MiB', 'CPU s', 'CPU ms/block', ...Object.keys(baselines).map((b) => `x ${b}`)]
