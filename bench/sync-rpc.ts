@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { CHAIN_OPTIONS, chainParams } from './chain/args.js'
-import { DEFAULT_SYNCER_COMMAND, fetchLoop, parseFetchConfigs, sqd, syncer, syncerUnavailable, viemLoop, type StoreKind } from './lib/clients.js'
+import { DEFAULT_SYNCER_COMMAND, fetchLoop, parseFetchConfigs, rpcSource, sqd, syncer, syncerUnavailable, viemLoop, type StoreKind } from './lib/clients.js'
 import { profileTable, summariseProfiles, type ProfileSummary } from './lib/cpu-profile.js'
 import { best, bestByName, runClient, table, type ClientSpec, type RunResult } from './lib/harness.js'
 import { machine } from './lib/machine.js'
@@ -41,14 +41,14 @@ const repeat = Number(values.repeat)
 const params = chainParams(values)
 if (params.head < to) params.head = to
 
-type Group = 'fetch' | 'viem' | 'sqd' | 'syncer'
+type Group = 'fetch' | 'viem' | 'sqd' | 'source' | 'syncer'
 
 /**
  * `repeat` rounds over every client, interleaved, so a burst of load from elsewhere on the machine
  * hits all clients alike; each client's best round counts.
  */
 async function runRounds(replay: Replay, specs: ReadonlyArray<readonly [Group, ClientSpec]>): Promise<Record<Group, RunResult[]>> {
-  const results: Record<Group, RunResult[]> = { fetch: [], viem: [], sqd: [], syncer: [] }
+  const results: Record<Group, RunResult[]> = { fetch: [], viem: [], sqd: [], source: [], syncer: [] }
   for (let round = 1; round <= repeat; round++) {
     for (const [group, spec] of specs) {
       const r = await runClient(spec, replay.server, replay.url, { from: 0, to })
@@ -65,6 +65,7 @@ if (values.only !== 'syncer') {
   specs.push(['viem', viemLoop(1)], ['viem', viemLoop(10)])
   for (const c of values['sqd-capacity'].split(',')) specs.push(['sqd', sqd(Number(c))])
 }
+if (values.only !== 'baselines') specs.push(['source', rpcSource()])
 const stores = values.stores.split(',') as StoreKind[]
 const syncerSkipped = values.only === 'baselines' ? undefined : syncerUnavailable(values.syncer)
 if (syncerSkipped) log(`evm-syncer not measured: ${syncerSkipped}`)
@@ -94,7 +95,7 @@ const ratio = (r: RunResult | undefined, b: RunResult | undefined) => (r && b ? 
 const comparisons = results.syncer
   .filter((r) => r.ok)
   .map((r) => ({ client: r.name, blocksPerSec: r.blocksPerSec, xViem: ratio(r, baselines.viem), xSqd: ratio(r, baselines.sqd), xFetch: ratio(r, baselines.fetch) }))
-const allResults = [...results.fetch, ...results.viem, ...results.sqd, ...results.syncer]
+const allResults = [...results.fetch, ...results.viem, ...results.sqd, ...results.source, ...results.syncer]
 const output = {
   bench: 'sync-rpc',
   at: new Date().toISOString(),

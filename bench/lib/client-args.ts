@@ -7,7 +7,8 @@ import { parseArgs } from 'node:util'
 export interface ClientReport {
   client: string
   blocks: number
-  txs: number
+  /** Transactions seen, for clients that decode blocks. */
+  txs?: number
   /** The client's own timing of its sync loop (the harness measures wall time independently). */
   seconds: number
   /** Settings the client ran with (concurrency, batch sizes). */

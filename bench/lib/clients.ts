@@ -13,15 +13,20 @@ import { RedisServer } from './redis-server.js'
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const NODE = process.execPath
 
-function baseline(name: string, script: string, flags: Record<string, number>): ClientSpec {
+/** A client script under bench/ run through tsx, with the common flags and its own. */
+function benchScript(name: string, script: string, flags: Record<string, number>): ClientSpec {
   const own = Object.entries(flags).flatMap(([k, v]) => [`--${k}`, String(v)])
-  return { name, command: [NODE, '--import', 'tsx', join(REPO_ROOT, 'bench', 'baselines', script), '--rpc', '{rpc}', '--from', '{from}', '--to', '{to}', ...own] }
+  return { name, command: [NODE, '--import', 'tsx', join(REPO_ROOT, 'bench', script), '--rpc', '{rpc}', '--from', '{from}', '--to', '{to}', ...own] }
 }
+const baseline = (name: string, script: string, flags: Record<string, number>) => benchScript(name, `baselines/${script}`, flags)
 
 export const viemLoop = (concurrency: number) => baseline(`viem c=${concurrency}`, 'viem-loop.ts', { concurrency })
 export const fetchLoop = (batch: number, concurrency: number, headersOnly = false) =>
   baseline(`fetch${headersOnly ? ' headers' : ''} b=${batch} c=${concurrency}`, 'fetch-loop.ts', { batch, concurrency, 'headers-only': headersOnly ? 1 : 0 })
 export const sqd = (capacity: number) => baseline(`sqd cap=${capacity}`, 'sqd.ts', { capacity })
+
+/** evm-syncer's JSON-RPC source stage alone (fetch, parse, rebuild, header hash; no validation, no store). */
+export const rpcSource = (window = 64, lanes = 2) => benchScript(`rpc source w=${window} l=${lanes}`, 'stages/rpc-source.ts', { window, lanes })
 
 /** `--fetch 10x2,20x4` style batch x concurrency lists. */
 export function parseFetchConfigs(text: string): Array<[batch: number, concurrency: number]> {

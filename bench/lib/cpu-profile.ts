@@ -37,8 +37,11 @@ export interface ProfileSummary {
 /** [stage, test on "url functionName"]; order matters. */
 const STAGES: ReadonlyArray<readonly [string, RegExp]> = [
   ['garbage collection', /\(garbage collector\)/],
-  ['JSON parse', /^ (parse|JSON\.parse)$|\bjson\b.*parse/i],
+  // JSON.parse is a builtin: its time is the self time of the caller (the transport's post()).
+  ['JSON parse', /sources\/rpc\/transport\.[jt]s post$|^ (parse|JSON\.parse)$/],
   ['RLP rebuild (JSON -> bytes)', /sources\/rpc\/(rebuild|hex)\.|primitives\/rlp\./],
+  // Buffer.from(hex) and friends: the rebuild's hex decoding, mostly.
+  ['Buffer / hex (node)', /^node:buffer|^node:internal\/buffer| hexWrite$/],
   ['hashing / tries', /primitives\/(keccak|trie)\.|hash-wasm|keccak/i],
   ['signature recovery', /secp256k1|primitives\/secp/],
   ['validation', /\/validator\/|primitives\/(header|body|transaction|receipt)\./],
