@@ -4,7 +4,7 @@
  * bare fetch loop (best of several batch x concurrency settings) and @subsquid/evm-processor.
  *
  *   npm run bench:sync-rpc [-- --blocks 1500 --stores lmdb,redis --profile --repeat 1
- *                             --syncer "<command with {rpc} {store} {to}>" --fetch 10x2,20x4
+ *                             --syncer "<command with {rpc} {store} {to}>" --label NAME --fetch 10x2,20x4
  *                             --only syncer|baselines --out results.json]
  *
  * Every client runs as a child process (bench/lib/harness.ts); the server runs in this process.
@@ -27,6 +27,7 @@ const { values } = parseArgs({
     blocks: { type: 'string', default: '1500' },
     stores: { type: 'string', default: 'lmdb,redis' },
     syncer: { type: 'string', default: DEFAULT_SYNCER_COMMAND },
+    label: { type: 'string', default: 'evm-syncer' },
     fetch: { type: 'string', default: '2x4,5x2,5x4,10x2' },
     'sqd-capacity': { type: 'string', default: '5,10' },
     repeat: { type: 'string', default: '1' },
@@ -69,7 +70,7 @@ if (values.only !== 'baselines') specs.push(['source', rpcSource()])
 const stores = values.stores.split(',') as StoreKind[]
 const syncerSkipped = values.only === 'baselines' ? undefined : syncerUnavailable(values.syncer)
 if (syncerSkipped) log(`evm-syncer not measured: ${syncerSkipped}`)
-else if (values.only !== 'baselines') for (const store of stores) specs.push(['syncer', syncer(values.syncer, store)])
+else if (values.only !== 'baselines') for (const store of stores) specs.push(['syncer', syncer(values.syncer, store, { label: values.label })])
 
 const replay = await startReplay(params, { head: to })
 let results: Record<Group, RunResult[]>
@@ -79,7 +80,7 @@ try {
   if (values.profile && results.syncer.length > 0) {
     const dir = mkdtempSync(join(tmpdir(), 'evm-syncer-bench-prof-'))
     try {
-      const r = await runClient(syncer(values.syncer, stores[0], { profileDir: dir, label: 'evm-syncer (profiled)' }), replay.server, replay.url, { from: 0, to })
+      const r = await runClient(syncer(values.syncer, stores[0], { profileDir: dir, label: `${values.label} (profiled)` }), replay.server, replay.url, { from: 0, to })
       if (r.ok) profile = summariseProfiles(dir, r.blocks)
       else log(`profiled run failed: ${r.error}`)
     } finally {
