@@ -39,7 +39,8 @@ export interface RunResult {
   peakRssMiB: number
   cpuSeconds: { user: number; system: number; total: number }
   cpuMsPerBlock: number
-  server: Pick<ReplayStats, 'calls' | 'httpRequests' | 'methods'> & { megabytesOut: number }
+  /** What the replay server served, and the CPU this (server) process spent meanwhile. */
+  server: Pick<ReplayStats, 'calls' | 'httpRequests' | 'methods'> & { megabytesOut: number; cpuSeconds: number }
   /** The client's own JSON line, when it prints one. */
   report?: ClientReport
   command: string
@@ -91,6 +92,7 @@ export async function runClient(spec: ClientSpec, server: ReplayRpcServer, url: 
   server.resetStats()
   try {
     const started = performance.now()
+    const serverCpu = process.cpuUsage()
     const child = spawn('/usr/bin/time', ['-f', '%e %U %S %M', '-o', timeFile, ...argv], {
       detached: true,
       env: { ...process.env, ...spec.env },
@@ -110,6 +112,7 @@ export async function runClient(spec: ClientSpec, server: ReplayRpcServer, url: 
       child.once('close', (code) => resolve(code))
     })
     const ended = performance.now()
+    const serverCpuUsed = process.cpuUsage(serverCpu)
     clearTimeout(timer)
     const stats = server.stats
     const usage = readTimeFile(timeFile)
@@ -130,7 +133,7 @@ export async function runClient(spec: ClientSpec, server: ReplayRpcServer, url: 
       peakRssMiB: usage ? round(usage.maxRssKiB / 1024, 1) : NaN,
       cpuSeconds: { user: usage?.user ?? NaN, system: usage?.system ?? NaN, total: round(cpuTotal) },
       cpuMsPerBlock: round((cpuTotal * 1000) / blocks, 3),
-      server: { calls: stats.calls, httpRequests: stats.httpRequests, methods: stats.methods, megabytesOut: round(stats.bytesOut / 1e6, 1) },
+      server: { calls: stats.calls, httpRequests: stats.httpRequests, methods: stats.methods, megabytesOut: round(stats.bytesOut / 1e6, 1), cpuSeconds: round((serverCpuUsed.user + serverCpuUsed.system) / 1e6) },
       ...(report ? { report } : {}),
       command: argv.join(' '),
       ...(ok ? {} : { error: timedOut ? `timed out after ${opts.timeoutMs ?? 600_000} ms` : `exit ${exitCode}: ${stderr.slice(-2000)}` }),
