@@ -414,14 +414,26 @@ export class Downloader {
 
   /** Gives one request to `state` if it can take one; true if it did. */
   private assign(state: SourceState, now: number): boolean {
-    const limit = this.config.perSourceInFlight
     const { fetchBodies, fetchReceipts } = this.config
-    if (fetchBodies && state.inFlight.bodies < limit && this.requestParts(state, 'body', now)) return true
-    if (fetchReceipts && state.inFlight.receipts < limit && this.requestParts(state, 'receipts', now)) return true
-    if (state.peer.getBlocks && fetchBodies) {
-      return state.inFlight.blocks < limit && this.requestBlocks(state, now)
-    }
-    return state.inFlight.headers < limit && this.requestHeaders(state, now)
+    if (fetchBodies && this.idle(state, 'bodies') && this.requestParts(state, 'body', now)) return true
+    if (fetchReceipts && this.idle(state, 'receipts') && this.requestParts(state, 'receipts', now)) return true
+    if (state.peer.getBlocks && fetchBodies) return this.idle(state, 'blocks') && this.requestBlocks(state, now)
+    return this.idle(state, 'headers') && this.requestHeaders(state, now)
+  }
+
+  /** Whether `state` can start a request of `kind` now (its own slot count when it keeps one). */
+  private idle(state: SourceState, kind: ItemKind): boolean {
+    if (state.inFlight[kind] >= this.config.perSourceInFlight) return false
+    return kind === 'blocks' || state.peer.idleSlots === undefined || state.peer.idleSlots(kind) > 0
+  }
+
+  /**
+   * Items to ask `state` for: the source's own throughput-based capacity when it measures one
+   * (devp2p peers), else this downloader's estimate; never above the protocol's upper bound.
+   */
+  private requestSize(state: SourceState, kind: ItemKind, max: number): number {
+    const own = kind !== 'blocks' ? state.peer.capacity?.(kind) : undefined
+    return Math.max(1, Math.min(max, own ?? state.tracker.requestSize(kind, max)))
   }
 
   /** Lowest run of numbers above the tip without a header, that `state` may be asked for. */
@@ -447,7 +459,7 @@ export class Downloader {
   }
 
   private requestHeaders(state: SourceState, now: number): boolean {
-    const size = state.tracker.requestSize('headers', this.config.headersPerRequest)
+    const size = this.requestSize(state, 'headers', this.config.headersPerRequest)
     const run = this.headerRun(state, 'headers', size, now, false)
     if (!run) return false
     const [start, count] = run
@@ -461,7 +473,7 @@ export class Downloader {
   }
 
   private requestBlocks(state: SourceState, now: number): boolean {
-    const size = state.tracker.requestSize('blocks', this.config.blocksPerRequest)
+    const size = this.requestSize(state, 'blocks', this.config.blocksPerRequest)
     const run = this.headerRun(state, 'blocks', size, now, true)
     if (!run) return false
     const [start, count] = run
@@ -479,7 +491,7 @@ export class Downloader {
     const kind: ItemKind = part === 'body' ? 'bodies' : 'receipts'
     const max = part === 'body' ? this.config.bodiesPerRequest : this.config.receiptsPerRequest
     const byBytes = Math.max(1, Math.floor(this.config.requestBytes / Math.max(this.avgBlockBytes, 1)))
-    const size = Math.min(state.tracker.requestSize(kind, max), byBytes)
+    const size = Math.min(this.requestSize(state, kind, max), byBytes)
     const head = this.peerHead(state)
     const picked: Slot[] = []
     let n = Math.max(this.handed, this.filledBelow[part])
@@ -610,7 +622,7 @@ export class Downloader {
         s.retryAt.set(key, now + this.config.retryBaseDelayMs * 2 ** (failures - 1))
       }
     }
-    if (fault === 'timeout') state.tracker.penalize(kind)
+    if (isTimeout(err)) state.tracker.penalize(kind)
     if (fault) state.pool.report(state.peer, fault, errorMessage(err))
     this.opts.metrics?.countError('downloader', err instanceof SyncerError ? err.code : 'REQUEST_FAILED')
     this.opts.logger.debug({ source: state.peer.id, kind, err: errorMessage(err) }, 'request failed')
@@ -762,13 +774,16 @@ export class Downloader {
   }
 }
 
+function isTimeout(err: unknown): boolean {
+  if (err instanceof SourceError) return /TIMEOUT/i.test(err.code)
+  return err instanceof Error && err.name === 'TimeoutError'
+}
+
+/**
+ * Faults the downloader itself detected (a header that is not the one asked for, a broken chain)
+ * are reported as invalid data. Transport failures are not: sources score their own timeouts and
+ * disconnects, and reporting them again would count them twice.
+ */
 function classify(err: unknown): PeerFault | undefined {
-  if (err instanceof DecodeError) return 'invalid-data'
-  if (err instanceof SourceError) {
-    if (/TIMEOUT/i.test(err.code)) return 'timeout'
-    if (/INVALID|MALFORMED|PROTOCOL/i.test(err.code)) return 'invalid-data'
-    return undefined
-  }
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return 'timeout'
-  return undefined
+  return err instanceof DecodeError ? 'invalid-data' : undefined
 }

@@ -10,6 +10,9 @@ import type { Bytes } from '../primitives/bytes.js'
 
 export type SourceKind = 'devp2p' | 'rpc'
 
+/** The per-block data a source serves, one request kind each. */
+export type RequestKind = 'headers' | 'bodies' | 'receipts'
+
 export interface HeadInfo {
   number: number
   hash: Bytes
@@ -56,6 +59,13 @@ export interface SourcePeer {
   getReceipts(hashes: readonly Bytes[], opts?: RequestOptions): Promise<Bytes[]>
   /** Highest block the source considers final (JSON-RPC `finalized` tag); the reorg window's floor. */
   finalized?(): Promise<number | undefined>
+  /**
+   * Items the next request of `kind` should ask for, sized from the source's measured throughput and
+   * round-trip time (larger requests are cut to this). Absent for sources that do not measure.
+   */
+  capacity?(kind: RequestKind): number
+  /** Requests of `kind` that can start now without queueing behind in-flight ones. */
+  idleSlots?(kind: RequestKind): number
   /** Whole blocks by number range, for sources that serve them in one call (JSON-RPC). */
   getBlocks?(from: number, count: number, withReceipts: boolean, opts?: RequestOptions): Promise<RawBlock[]>
 }
@@ -66,6 +76,8 @@ export type PeerFault = 'timeout' | 'invalid-data' | 'protocol-violation' | 'dis
 export interface SourcePoolEvents {
   'peer:added': (peer: SourcePeer) => void
   'peer:removed': (peer: SourcePeer, reason: string) => void
+  /** A peer announced a higher head than it had (head() already returns it). */
+  'peer:head': (peer: SourcePeer, head: HeadInfo) => void
 }
 
 /** A set of live sources of one kind, kept connected, scored and banned by the pool. */

@@ -8,7 +8,7 @@
  * base fee) that body validation needs.
  */
 import { DecodeError, ValidationError } from '../errors.js'
-import type { ForkRules } from '../chain/forks.js'
+import { GAS_PER_BLOB, type ForkRules } from '../chain/forks.js'
 import type { BlockHeader } from '../primitives/header.js'
 import { type DecodedTransaction, type Transaction, TxType } from '../primitives/transaction.js'
 
@@ -82,23 +82,16 @@ export interface BlobLimits {
   minBlobBaseFee: bigint
 }
 
-export const GAS_PER_BLOB = 131_072n
 export const BLOB_HASH_VERSION_KZG = 0x01
 /** EIP-7594 (Osaka): blobs per transaction. */
 const MAX_BLOBS_PER_TX_OSAKA = 6
-
-/** A chain's blob schedule entry, when its adapter attaches one to the rules as `rules.blob`. */
-interface ScheduledBlobs {
-  readonly max: number
-  readonly baseFeeUpdateFraction: bigint
-}
 
 /**
  * Blob limits in force: the chain's blob schedule when the rules carry one (BPO forks, BSC, custom
  * genesis `blobSchedule`), else mainnet's Cancun (6 blobs) or Prague (9 blobs) values.
  */
 export function blobLimits(rules: ForkRules): BlobLimits {
-  const scheduled = (rules as ForkRules & { blob?: ScheduledBlobs }).blob
+  const scheduled = rules.blob
   const prague = rules.isActive('prague')
   return {
     gasPerBlob: GAS_PER_BLOB,
