@@ -40,7 +40,7 @@ const runs: RunResult[] = []
 try {
   for (const to of [n, 2 * n]) {
     replay.server.setHead(to)
-    const r = await runClient(clientByName(values.client, values.syncer), replay.server, replay.url, { from: 0, to })
+    const r = await runClient(clientByName(values.client, values.syncer), replay.target, { from: 0, to })
     r.name = `${r.name} (0..${to})`
     log(`${r.name}: ${r.ok ? `${r.activeSeconds} s, ${r.blocksPerSec} blocks/s, ${r.peakRssMiB} MiB` : `FAILED ${r.error}`}`)
     runs.push(r)

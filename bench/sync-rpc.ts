@@ -52,7 +52,7 @@ async function runRounds(replay: Replay, specs: ReadonlyArray<readonly [Group, C
   const results: Record<Group, RunResult[]> = { fetch: [], viem: [], sqd: [], source: [], syncer: [] }
   for (let round = 1; round <= repeat; round++) {
     for (const [group, spec] of specs) {
-      const r = await runClient(spec, replay.server, replay.url, { from: 0, to })
+      const r = await runClient(spec, replay.target, { from: 0, to })
       log(`${repeat > 1 ? `round ${round}: ` : ''}${r.name}: ${r.ok ? `${r.blocksPerSec} blocks/s, ${r.activeSeconds} s, ${r.peakRssMiB} MiB, ${r.cpuSeconds.total} s CPU` : `FAILED ${r.error}`}`)
       results[group].push(r)
     }
@@ -80,7 +80,7 @@ try {
   if (values.profile && results.syncer.length > 0) {
     const dir = mkdtempSync(join(tmpdir(), 'evm-syncer-bench-prof-'))
     try {
-      const r = await runClient(syncer(values.syncer, stores[0], { profileDir: dir, label: `${values.label} (profiled)` }), replay.server, replay.url, { from: 0, to })
+      const r = await runClient(syncer(values.syncer, stores[0], { profileDir: dir, label: `${values.label} (profiled)` }), replay.target, { from: 0, to })
       if (r.ok) profile = summariseProfiles(dir, r.blocks)
       else log(`profiled run failed: ${r.error}`)
     } finally {

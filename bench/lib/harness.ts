@@ -1,6 +1,6 @@
 /**
- * Runs one client as a child process against a replay server and measures it from the outside:
- * wall time (spawn to exit), the active sync window (the server's first block call to exit, so
+ * Runs one client as a child process against replay servers and measures it from the outside:
+ * wall time (spawn to exit), the active sync window (the server's first block request to exit, so
  * runtime start-up is not counted against short runs), peak RSS and CPU time (GNU time's wait4
  * figures: every thread and waited-for child of the client), plus what the server served.
  *
@@ -11,8 +11,37 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { ReplayRpcServer, ReplayStats } from '../replay/rpc-server.js'
+import type { ReplayRpcServer } from '../replay/rpc-server.js'
 import type { ClientReport } from './client-args.js'
+
+/** What a replay target served since its last reset. */
+export interface Served {
+  /** Requests (JSON-RPC calls, or eth requests) per method or message kind. */
+  methods: Record<string, number>
+  calls: number
+  bytesOut: number
+  /** performance.now() of the first block, header, body or receipt request; undefined = none. */
+  firstBlockRequestAt: number | undefined
+}
+
+/** The server(s) a client syncs from, running in this process. */
+export interface ReplayTarget {
+  /** Placeholder values naming the target for the client's command line ({rpc}, {peers}, ...). */
+  vars: Record<string, string>
+  reset(): void
+  served(): Served
+}
+
+export function rpcTarget(server: ReplayRpcServer, url: string): ReplayTarget {
+  return {
+    vars: { rpc: url },
+    reset: () => void server.resetStats(),
+    served: () => {
+      const s = server.stats
+      return { methods: s.methods, calls: s.calls, bytesOut: s.bytesOut, firstBlockRequestAt: s.firstBlockCallAt }
+    },
+  }
+}
 
 export interface ClientSpec {
   /** Label in tables and JSON. */
@@ -33,14 +62,14 @@ export interface RunResult {
   blocks: number
   txs: number | undefined
   wallSeconds: number
-  /** First block call seen by the server -> client exit. */
+  /** First block request seen by the server -> client exit. */
   activeSeconds: number
   blocksPerSec: number
   peakRssMiB: number
   cpuSeconds: { user: number; system: number; total: number }
   cpuMsPerBlock: number
-  /** What the replay server served, and the CPU this (server) process spent meanwhile. */
-  server: Pick<ReplayStats, 'calls' | 'httpRequests' | 'methods'> & { megabytesOut: number; cpuSeconds: number }
+  /** What the replay server(s) served, and the CPU this (server) process spent meanwhile. */
+  server: Pick<Served, 'calls' | 'methods'> & { megabytesOut: number; cpuSeconds: number }
   /** The client's own JSON line, when it prints one. */
   report?: ClientReport
   command: string
@@ -82,14 +111,14 @@ function readTimeFile(file: string): { user: number; system: number; maxRssKiB: 
   return Number.isFinite(rss) ? { user, system, maxRssKiB: rss } : undefined
 }
 
-export async function runClient(spec: ClientSpec, server: ReplayRpcServer, url: string, opts: RunOptions): Promise<RunResult> {
+export async function runClient(spec: ClientSpec, target: ReplayTarget, opts: RunOptions): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), 'evm-syncer-bench-run-'))
   const timeFile = join(dir, 'time.txt')
   const prepared = (await spec.prepare?.()) ?? {}
-  const vars = { rpc: url, from: String(opts.from), to: String(opts.to), ...prepared, ...opts.vars }
+  const vars = { ...target.vars, from: String(opts.from), to: String(opts.to), ...prepared, ...opts.vars }
   const argv = fillPlaceholders(spec.command, vars)
   const blocks = opts.to - opts.from + 1
-  server.resetStats()
+  target.reset()
   try {
     const started = performance.now()
     const serverCpu = process.cpuUsage()
@@ -114,11 +143,11 @@ export async function runClient(spec: ClientSpec, server: ReplayRpcServer, url: 
     const ended = performance.now()
     const serverCpuUsed = process.cpuUsage(serverCpu)
     clearTimeout(timer)
-    const stats = server.stats
+    const stats = target.served()
     const usage = readTimeFile(timeFile)
     const report = lastJsonLine(stdout)
     const wallSeconds = (ended - started) / 1000
-    const activeSeconds = stats.firstBlockCallAt === undefined ? wallSeconds : (ended - stats.firstBlockCallAt) / 1000
+    const activeSeconds = stats.firstBlockRequestAt === undefined ? wallSeconds : (ended - stats.firstBlockRequestAt) / 1000
     const cpuTotal = usage ? usage.user + usage.system : NaN
     const ok = exitCode === 0 && !timedOut
     return {
@@ -133,7 +162,7 @@ export async function runClient(spec: ClientSpec, server: ReplayRpcServer, url: 
       peakRssMiB: usage ? round(usage.maxRssKiB / 1024, 1) : NaN,
       cpuSeconds: { user: usage?.user ?? NaN, system: usage?.system ?? NaN, total: round(cpuTotal) },
       cpuMsPerBlock: round((cpuTotal * 1000) / blocks, 3),
-      server: { calls: stats.calls, httpRequests: stats.httpRequests, methods: stats.methods, megabytesOut: round(stats.bytesOut / 1e6, 1), cpuSeconds: round((serverCpuUsed.user + serverCpuUsed.system) / 1e6) },
+      server: { calls: stats.calls, methods: stats.methods, megabytesOut: round(stats.bytesOut / 1e6, 1), cpuSeconds: round((serverCpuUsed.user + serverCpuUsed.system) / 1e6) },
       ...(report ? { report } : {}),
       command: argv.join(' '),
       ...(ok ? {} : { error: timedOut ? `timed out after ${opts.timeoutMs ?? 600_000} ms` : `exit ${exitCode}: ${stderr.slice(-2000)}` }),

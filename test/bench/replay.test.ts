@@ -9,7 +9,7 @@ import { createPublicClient, http } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureBenchChain, loadBenchChain, type BenchChainMeta } from '../../bench/chain/cache.js'
 import { fetchLoop } from '../../bench/lib/clients.js'
-import { fillPlaceholders, runClient } from '../../bench/lib/harness.js'
+import { fillPlaceholders, rpcTarget, runClient } from '../../bench/lib/harness.js'
 import { ReplayRpcServer } from '../../bench/replay/rpc-server.js'
 import { checkHeaderHash, rebuildHeader, type JsonObject } from '../../src/sources/rpc/rebuild.js'
 
@@ -99,7 +99,7 @@ describe('replay JSON-RPC server', () => {
 
 describe('harness', () => {
   it('runs a client as a child process and measures what it did', async () => {
-    const r = await runClient(fetchLoop(2, 2), server, url, { from: 0, to: HEAD, timeoutMs: 60_000 })
+    const r = await runClient(fetchLoop(2, 2), rpcTarget(server, url), { from: 0, to: HEAD, timeoutMs: 60_000 })
     expect(r.error).toBeUndefined()
     expect(r.ok).toBe(true)
     expect(r.report).toMatchObject({ blocks: HEAD + 1, txs: meta.txs })
@@ -110,7 +110,7 @@ describe('harness', () => {
   })
 
   it('reports a failing client with its exit code and stderr', async () => {
-    const r = await runClient({ name: 'failing', command: [process.execPath, '-e', 'console.error("no such block"); process.exit(3)'] }, server, url, { from: 0, to: 1 })
+    const r = await runClient({ name: 'failing', command: [process.execPath, '-e', 'console.error("no such block"); process.exit(3)'] }, rpcTarget(server, url), { from: 0, to: 1 })
     expect(r.ok).toBe(false)
     expect(r.exitCode).toBe(3)
     expect(r.error).toContain('no such block')
