@@ -28,6 +28,12 @@ export const sqd = (capacity: number) => baseline(`sqd cap=${capacity}`, 'sqd.ts
 /** evm-syncer's JSON-RPC source stage alone (fetch, parse, rebuild, header hash; no validation, no store). */
 export const rpcSource = (window = 64, lanes = 2) => benchScript(`rpc source w=${window} l=${lanes}`, 'stages/rpc-source.ts', { window, lanes })
 
+/** The devp2p bare request loop over the peers in {peers}. */
+export const p2pLoop = (chunk = 128, lanes = 2): ClientSpec => ({
+  name: `p2p loop chunk=${chunk} lanes=${lanes}`,
+  command: [NODE, '--import', 'tsx', join(REPO_ROOT, 'bench', 'baselines', 'p2p-loop.ts'), '--peers', '{peers}', '--genesis', '{genesis}', '--to', '{to}', '--chunk', String(chunk), '--lanes', String(lanes)],
+})
+
 /** `--fetch 10x2,20x4` style batch x concurrency lists. */
 export function parseFetchConfigs(text: string): Array<[batch: number, concurrency: number]> {
   return text.split(',').map((pair) => {
@@ -37,7 +43,10 @@ export function parseFetchConfigs(text: string): Array<[batch: number, concurren
   })
 }
 
-export const DEFAULT_SYNCER_COMMAND = `${NODE} ${join(REPO_ROOT, 'dist', 'cli', 'main.js')} sync --rpc {rpc} --store {store} --to {to} --no-progress --no-metrics`
+const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js')
+export const DEFAULT_SYNCER_COMMAND = `${NODE} ${CLI} sync --rpc {rpc} --store {store} --to {to} --no-progress --no-metrics`
+/** Over devp2p: the peers come in EVM_SYNCER_PEER (a comma list), the chain as a genesis.json. */
+export const DEFAULT_P2P_SYNCER_COMMAND = `${NODE} ${CLI} sync --chain {genesis} --store {store} --to {to} --no-progress --no-metrics`
 
 export type StoreKind = 'lmdb' | 'redis'
 
@@ -46,7 +55,7 @@ export type StoreKind = 'lmdb' | 'redis'
  * for the run (its own CPU and memory are not counted: it stands for the production Pika server).
  * `profileDir` adds `--cpu-prof` (one .cpuprofile per thread) when the command runs node.
  */
-export function syncer(commandTemplate: string, store: StoreKind, opts: { profileDir?: string; label?: string } = {}): ClientSpec {
+export function syncer(commandTemplate: string, store: StoreKind, opts: { profileDir?: string; label?: string; env?: Record<string, string> } = {}): ClientSpec {
   let command = commandTemplate.split(/\s+/).filter(Boolean)
   if (opts.profileDir && command[0] === NODE) command = [NODE, '--cpu-prof', '--cpu-prof-dir', opts.profileDir, ...command.slice(1)]
   let dir: string | undefined
@@ -54,7 +63,7 @@ export function syncer(commandTemplate: string, store: StoreKind, opts: { profil
   return {
     name: `${opts.label ?? 'evm-syncer'} ${store}`,
     command,
-    env: { EVM_SYNCER_LOG_LEVEL: process.env.EVM_SYNCER_LOG_LEVEL ?? 'warn' },
+    env: { EVM_SYNCER_LOG_LEVEL: process.env.EVM_SYNCER_LOG_LEVEL ?? 'warn', ...opts.env },
     prepare: async () => {
       if (store === 'lmdb') {
         dir = mkdtempSync(join(tmpdir(), 'evm-syncer-bench-lmdb-'))
@@ -74,7 +83,7 @@ export function syncer(commandTemplate: string, store: StoreKind, opts: { profil
 
 /**
  * Why the syncer command cannot run (no build, no `sync` command, or its help does not list one of
- * `requiredFlags`), or undefined when it can.
+ * its flags or `requiredFlags`), or undefined when it can.
  */
 export function syncerUnavailable(commandTemplate: string, requiredFlags: readonly string[] = []): string | undefined {
   const [exe, ...args] = commandTemplate.split(/\s+/).filter(Boolean)
@@ -84,7 +93,9 @@ export function syncerUnavailable(commandTemplate: string, requiredFlags: readon
   const help = spawnSync(exe, [...(script ? [script] : []), ...(subcommand ? [subcommand] : []), '--help'], { encoding: 'utf8', timeout: 30_000 })
   const what = [exe, script, subcommand].filter(Boolean).join(' ')
   if (help.status !== 0) return `${what} --help failed: ${(help.stderr || help.stdout).trim().split('\n')[0]}`
-  const missing = requiredFlags.filter((f) => !help.stdout.includes(f))
+  // Commander answers `--help` of an unknown subcommand with the top-level help: check the flags.
+  const flags = [...args.filter((a) => /^--[a-z]/.test(a)), ...requiredFlags]
+  const missing = flags.filter((f) => !help.stdout.includes(f))
   return missing.length > 0 ? `${what} has no ${missing.join(', ')} option` : undefined
 }
 

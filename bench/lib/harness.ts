@@ -16,7 +16,7 @@ import type { ClientReport } from './client-args.js'
 
 /** What a replay target served since its last reset. */
 export interface Served {
-  /** Requests (JSON-RPC calls, or eth requests) per method or message kind. */
+  /** JSON-RPC calls per method, or (devp2p) items served per kind. */
   methods: Record<string, number>
   calls: number
   bytesOut: number
@@ -48,6 +48,7 @@ export interface ClientSpec {
   name: string
   /** Executable and arguments; `{placeholder}`s are filled from the run's variables. */
   command: readonly string[]
+  /** Extra environment; placeholders are filled here too. */
   env?: Record<string, string>
   /** Runs before the client (e.g. a fresh store directory); its variables join the placeholders. */
   prepare?: () => Promise<Record<string, string>> | Record<string, string>
@@ -124,7 +125,7 @@ export async function runClient(spec: ClientSpec, target: ReplayTarget, opts: Ru
     const serverCpu = process.cpuUsage()
     const child = spawn('/usr/bin/time', ['-f', '%e %U %S %M', '-o', timeFile, ...argv], {
       detached: true,
-      env: { ...process.env, ...spec.env },
+      env: { ...process.env, ...Object.fromEntries(Object.entries(spec.env ?? {}).map(([k, v]) => [k, fillPlaceholders([v], vars)[0]])) },
       stdio: ['ignore', 'pipe', opts.stderr === 'inherit' ? 'inherit' : 'pipe'],
     })
     let stdout = ''

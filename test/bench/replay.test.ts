@@ -8,8 +8,9 @@ import { join } from 'node:path'
 import { createPublicClient, http } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureBenchChain, loadBenchChain, type BenchChainMeta } from '../../bench/chain/cache.js'
-import { fetchLoop } from '../../bench/lib/clients.js'
+import { fetchLoop, p2pLoop } from '../../bench/lib/clients.js'
 import { fillPlaceholders, rpcTarget, runClient } from '../../bench/lib/harness.js'
+import { startP2pReplay } from '../../bench/lib/p2p-replay.js'
 import { ReplayRpcServer } from '../../bench/replay/rpc-server.js'
 import { checkHeaderHash, rebuildHeader, type JsonObject } from '../../src/sources/rpc/rebuild.js'
 
@@ -107,6 +108,19 @@ describe('harness', () => {
     expect(r.peakRssMiB).toBeGreaterThan(10)
     expect(r.cpuSeconds.total).toBeGreaterThan(0)
     expect(r.activeSeconds).toBeLessThanOrEqual(r.wallSeconds)
+  })
+
+  it('measures the devp2p bare request loop against replay peers', async () => {
+    const p2p = await startP2pReplay({ head: HEAD, txsPerBlock: [3, 6], seed: 7 }, HEAD, 2)
+    try {
+      const r = await runClient(p2pLoop(2, 1), p2p.target(2), { from: 0, to: HEAD, timeoutMs: 60_000 })
+      expect(r.error).toBeUndefined()
+      expect(r.report).toMatchObject({ blocks: HEAD, settings: { peers: 2 } })
+      // Block 0 is the shared genesis: the loop fetches 1..HEAD.
+      expect(r.server.methods).toEqual({ headers: HEAD, bodies: HEAD, receipts: HEAD })
+    } finally {
+      await p2p.stop()
+    }
   })
 
   it('reports a failing client with its exit code and stderr', async () => {
