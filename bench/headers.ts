@@ -24,7 +24,7 @@ const { values } = parseArgs({
     ...HEADERS_CHAIN,
     blocks: { type: 'string' },
     syncer: { type: 'string', default: `${DEFAULT_SYNCER_COMMAND} ${HEADERS_ONLY}` },
-    fetch: { type: 'string', default: '50x2,100x2,200x4' },
+    fetch: { type: 'string', default: '100x2,200x4,500x4' },
     out: { type: 'string' },
   },
 })

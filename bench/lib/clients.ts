@@ -94,7 +94,7 @@ export function syncerUnavailable(commandTemplate: string, requiredFlags: readon
   const what = [exe, script, subcommand].filter(Boolean).join(' ')
   if (help.status !== 0) return `${what} --help failed: ${(help.stderr || help.stdout).trim().split('\n')[0]}`
   // Commander answers `--help` of an unknown subcommand with the top-level help: check the flags.
-  const flags = [...args.filter((a) => /^--[a-z]/.test(a)), ...requiredFlags]
+  const flags = [...new Set([...args.filter((a) => /^--[a-z]/.test(a)), ...requiredFlags])]
   const missing = flags.filter((f) => !help.stdout.includes(f))
   return missing.length > 0 ? `${what} has no ${missing.join(', ')} option` : undefined
 }
