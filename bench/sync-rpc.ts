@@ -3,7 +3,7 @@
  * redis-server, versus (same server, same run) a plain viem loop (best of concurrency 1 and 10), a
  * bare fetch loop (best of several batch x concurrency settings) and @subsquid/evm-processor.
  *
- *   npm run bench:sync-rpc [-- --blocks 1500 --stores lmdb,redis --profile --repeat 1
+ *   npm run bench:sync-rpc [-- --blocks 1500 --stores lmdb,redis --profile --repeat 3
  *                             --syncer "<command with {rpc} {store} {to}>" --label NAME --fetch 10x2,20x4
  *                             --only syncer|baselines --out results.json]
  *
@@ -30,7 +30,7 @@ const { values } = parseArgs({
     label: { type: 'string', default: 'evm-syncer' },
     fetch: { type: 'string', default: '2x4,5x2,5x4,10x2' },
     'sqd-capacity': { type: 'string', default: '5,10' },
-    repeat: { type: 'string', default: '1' },
+    repeat: { type: 'string', default: '3' },
     only: { type: 'string' },
     profile: { type: 'boolean', default: false },
     out: { type: 'string' },
