@@ -14,8 +14,11 @@ import type { ConsensusAdapter } from './consensus/types.js'
 export interface HeaderParams {
   /** The gas limit may move by less than parent/divisor per block (1024 on Ethereum). */
   gasLimitBoundDivisor: bigint
-  /** 'eip1559': base fee from the parent (Ethereum); 'zero': always 0 (BSC). */
-  baseFee: 'eip1559' | 'zero'
+  /**
+   * 'eip1559': base fee from the parent (Ethereum); 'zero': always 0 (BSC); 'dev': EIP-1559 except
+   * that block 1 repeats the genesis base fee (Anvil and Hardhat start their fee market at block 1).
+   */
+  baseFee: 'eip1559' | 'zero' | 'dev'
 }
 
 export const ETHEREUM_HEADER_PARAMS: HeaderParams = { gasLimitBoundDivisor: 1024n, baseFee: 'eip1559' }
@@ -82,6 +85,11 @@ export class Chain {
   /** EIP-2124 / EIP-6122 fork id for the eth Status handshake. */
   forkId(headNumber: number, headTime: number): ForkId {
     return this.schedule.forkId(this.genesis.hash, headNumber, headTime)
+  }
+
+  /** EIP-2124 filter for peers' fork ids, against our (moving) head. */
+  forkFilter(head: () => { number: number; time: number }): (remote: ForkId) => string | undefined {
+    return this.schedule.forkFilter(this.genesis.hash, head)
   }
 
   /** Blob parameters in force at (number, timestamp), from Cancun on. */

@@ -5,7 +5,7 @@
  * difficulty, so callers that know the parent's TD pass `postMerge` explicitly.
  */
 import { crc32 } from 'node:zlib'
-import { bigIntToFixed, type Bytes } from '../primitives/bytes.js'
+import { bigIntToFixed, equalBytes, type Bytes } from '../primitives/bytes.js'
 import { type BlobParams, forkIndex, HARDFORKS, type Hardfork, type ForkRules, rulesAt } from './forks.js'
 
 export interface ForkActivation {
@@ -118,26 +118,61 @@ export class ForkSchedule {
     return undefined
   }
 
-  /** EIP-2124 fork id (with EIP-6122 time-based forks) for a node whose head is (number, time). */
-  forkId(genesisHash: Bytes, headNumber: number, headTime: number): ForkId {
+  /** Fork activations in fork-id order: block numbers first, then timestamps (EIP-2124, EIP-6122). */
+  private forkIdPoints(): Array<{ at: number; byTime: boolean }> {
     const blocks = new Set<number>(this.config.forkIdBlocks ?? [])
     for (const a of this.byBlock) blocks.add(a.block)
     const times = new Set<number>(this.config.forkIdTimes ?? [])
     for (const a of this.byTime) times.add(a.time)
-    const blockList = [...blocks].filter((b) => b > 0).sort((a, b) => a - b)
-    const timeList = [...times].filter((t) => t > this.config.genesisTime).sort((a, b) => a - b)
+    return [
+      ...[...blocks].filter((b) => b > 0).sort((a, b) => a - b).map((at) => ({ at, byTime: false })),
+      ...[...times].filter((t) => t > this.config.genesisTime).sort((a, b) => a - b).map((at) => ({ at, byTime: true })),
+    ]
+  }
+
+  /** EIP-2124 fork id (with EIP-6122 time-based forks) for a node whose head is (number, time). */
+  forkId(genesisHash: Bytes, headNumber: number, headTime: number): ForkId {
     let sum = crc32(genesisHash)
-    for (const b of blockList) {
-      if (b > headNumber) return { hash: checksumBytes(sum), next: BigInt(b) }
-      sum = crc32(bigIntToFixed(BigInt(b), 8), sum)
-    }
-    for (const t of timeList) {
-      if (t > headTime) return { hash: checksumBytes(sum), next: BigInt(t) }
-      sum = crc32(bigIntToFixed(BigInt(t), 8), sum)
+    for (const p of this.forkIdPoints()) {
+      if (p.at > (p.byTime ? headTime : headNumber)) return { hash: checksumBytes(sum), next: BigInt(p.at) }
+      sum = crc32(bigIntToFixed(BigInt(p.at), 8), sum)
     }
     return { hash: checksumBytes(sum), next: 0n }
   }
+
+  /**
+   * EIP-2124 validation of a remote fork id against our head (read on every check, as it moves):
+   * returns why the remote is incompatible, or undefined to accept it. A remote ahead of us (we are
+   * syncing) and a remote behind us that knows our next fork are both accepted.
+   */
+  forkFilter(genesisHash: Bytes, head: () => { number: number; time: number }): (remote: ForkId) => string | undefined {
+    const points = this.forkIdPoints()
+    const sums: Bytes[] = []
+    let sum = crc32(genesisHash)
+    sums.push(checksumBytes(sum))
+    for (const p of points) {
+      sum = crc32(bigIntToFixed(BigInt(p.at), 8), sum)
+      sums.push(checksumBytes(sum))
+    }
+    return (remote) => {
+      const { number, time } = head()
+      const passed = points.filter((p) => p.at <= (p.byTime ? time : number)).length
+      const i = sums.findIndex((s) => equalBytes(s, remote.hash))
+      if (i < 0) return 'fork hash is not on our chain'
+      if (i === passed) {
+        // Same fork as ours: the remote must not expect a fork we have already passed without it.
+        const next = Number(remote.next)
+        const nextPassed = next > 0 && (next > TIMESTAMP_THRESHOLD ? time >= next : number >= next)
+        return nextPassed ? 'remote expects a fork we passed without it' : undefined
+      }
+      if (i < passed) return remote.next === BigInt(points[i].at) ? undefined : 'remote is stale (missed a fork)'
+      return undefined // remote is ahead of us: we are syncing towards it
+    }
+  }
 }
+
+/** Fork-id `next` values above this are timestamps, below it block numbers (geth's rule). */
+const TIMESTAMP_THRESHOLD = 1_438_269_973
 
 function checksumBytes(sum: number): Bytes {
   return bigIntToFixed(BigInt(sum >>> 0), 4)

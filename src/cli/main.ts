@@ -7,6 +7,7 @@
 import { Command, CommanderError } from 'commander'
 import { register as blocktest } from './commands/blocktest.js'
 import { register as checkBlock } from './commands/check-block.js'
+import { register as sync } from './commands/sync.js'
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, deepReorg: 3 } as const
 
@@ -16,7 +17,7 @@ const program = new Command('evm-syncer')
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) })
 
-const commands: Array<(p: Command) => void> = [blocktest, checkBlock]
+const commands: Array<(p: Command) => void> = [sync, blocktest, checkBlock]
 
 for (const register of commands) register(program)
 

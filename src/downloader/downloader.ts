@@ -190,10 +190,15 @@ export class Downloader {
       })
       for (const peer of pool.peers()) this.addSource(pool, peer)
     }
-    // Heads move and backoffs expire without any event; a coarse tick re-plans.
+    // Heads move and backoffs expire without any event; a coarse tick re-plans. It also keeps the
+    // process alive while every source is gone (banned, reconnecting) and the consumer waits.
     this.timer = setInterval(() => this.schedule(), 250)
-    this.timer.unref()
     this.schedule()
+  }
+
+  /** Ends the download with `err` (the consumer's next `next()` throws it). */
+  abort(err: Error): void {
+    this.fail(err)
   }
 
   /** Stops scheduling and aborts requests in flight. */

@@ -162,8 +162,10 @@ export const checkGasLimitBounds: ParentCheck = ({ header, parent, ctx, rules })
 export const checkBaseFee: ParentCheck = ({ header, parent, ctx, rules }) => {
   if (!rules.isActive('london') || header.baseFeePerGas === undefined) return undefined
   let want: bigint
-  if (ctx.chain.headerParams.baseFee === 'zero') want = 0n
+  const mode = ctx.chain.headerParams.baseFee
+  if (mode === 'zero') want = 0n
   else if (parent.baseFeePerGas === undefined) want = INITIAL_BASE_FEE
+  else if (mode === 'dev' && parent.number === 0) want = parent.baseFeePerGas
   else want = nextBaseFee(parent, parent.baseFeePerGas)
   if (header.baseFeePerGas === want) return undefined
   return fail(HEADER_ERRORS.BASE_FEE, `baseFeePerGas ${header.baseFeePerGas}, expected ${want}`, { have: header.baseFeePerGas.toString(), want: want.toString() })

@@ -234,8 +234,9 @@ export class Devp2pPool implements SourcePool {
   }
 
   /** Moves the head we announce; eth/69 peers get a BlockRangeUpdate. */
-  setLocalHead(head: { number: number; hash: Bytes; td?: bigint }): void {
-    this.localStatus = { ...this.localStatus, head }
+  /** Our head moved: new handshakes announce it (and its fork id); eth/69 peers are told at once. */
+  setLocalHead(head: { number: number; hash: Bytes; td?: bigint }, forkId: ForkId = this.localStatus.forkId): void {
+    this.localStatus = { ...this.localStatus, head, forkId }
     const range = encodeBlockRangeUpdate({ earliest: head.number, latest: head.number, latestHash: head.hash })
     for (const peer of this.peers()) if (peer.version >= 69) peer.wire.sendMessage(EthCode.BlockRangeUpdate, range)
   }
