@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { ClientSpec } from './harness.js'
-import { RedisServer } from './redis-server.js'
+import { RedisServer } from '../../test/helpers/redis.js'
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const NODE = process.execPath
