@@ -45,8 +45,11 @@ export function parseFetchConfigs(text: string): Array<[batch: number, concurren
 
 const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js')
 export const DEFAULT_SYNCER_COMMAND = `${NODE} ${CLI} sync --rpc {rpc} --store {store} --to {to} --no-progress --no-metrics`
-/** Over devp2p: the peers come in EVM_SYNCER_PEER (a comma list), the chain as a genesis.json. */
-export const DEFAULT_P2P_SYNCER_COMMAND = `${NODE} ${CLI} sync --chain {genesis} --store {store} --to {to} --no-progress --no-metrics`
+/**
+ * Over devp2p: the peers come in EVM_SYNCER_PEER (a comma list); {rpc} serves block 0 only, so the
+ * syncer knows the dev chain (bench/lib/p2p-replay.ts) and fetches every block over devp2p.
+ */
+export const DEFAULT_P2P_SYNCER_COMMAND = `${NODE} ${CLI} sync --rpc {rpc} --store {store} --to {to} --no-progress --no-metrics`
 
 export type StoreKind = 'lmdb' | 'redis'
 

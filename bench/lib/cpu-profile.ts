@@ -49,6 +49,7 @@ const STAGES: ReadonlyArray<readonly [string, RegExp]> = [
   ['signature recovery', /secp256k1|primitives\/secp/],
   ['validation', /\/validator\/|primitives\/(header|body|transaction|receipt)\./],
   ['store', /\/store\/|lmdb|ioredis|msgpackr|redis/i],
+  ['devp2p wire (RLPx, snappy)', /snappy|\/sources\/devp2p\/|@ethereumjs\/devp2p/i],
   ['JSON-RPC source', /\/sources\//],
   ['downloader / sync / writer', /\/downloader\/|\/sync\/|\/writer\//],
   ['network / http', /node:(http|net|_http|stream|internal\/(http|net|stream))|undici|\(program\)/],

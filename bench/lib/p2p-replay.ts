@@ -2,6 +2,10 @@
  * A benchmark chain served by replay devp2p peers (the project's eth/66-69 server, honouring geth's
  * limits: 1024 items, 2 MiB soft cap per answer) running in this process. Blocks are rebuilt once
  * from the cached JSON to raw RLP (header, body, eth/68 receipts) and shared by all peers.
+ *
+ * The syncer learns an Anvil chain from a JSON-RPC endpoint (a dev chain: block 1 repeats the genesis
+ * base fee, which no genesis.json can say), so a replay JSON-RPC server serving block 0 only (head 0)
+ * runs beside the peers: `{rpc}` identifies the chain, every later block must come over devp2p.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -12,6 +16,7 @@ import { MemoryChain } from '../../src/sources/devp2p/testing/memory-chain.js'
 import { Devp2pServer } from '../../src/sources/devp2p/testing/server.js'
 import { rebuildBlock, type JsonObject } from '../../src/sources/rpc/rebuild.js'
 import { ensureBenchChain, loadBenchChain, type BenchChainParams } from '../chain/cache.js'
+import { ReplayRpcServer } from '../replay/rpc-server.js'
 import { benchGenesis } from '../chain/genesis.js'
 import type { ReplayTarget, Served } from './harness.js'
 import { log } from './replay.js'
@@ -21,7 +26,7 @@ export interface P2pReplay {
   /** genesis.json of the chain (for `sync --chain FILE`). */
   genesisFile: string
   head: number
-  /** The first `peers` servers as one target ({peers}: their enodes, comma-separated; {genesis}). */
+  /** The first `peers` servers as one target ({peers}: enodes, comma-separated; {genesis}; {rpc}: block 0 only). */
   target(peers: number): ReplayTarget
   stop(): Promise<void>
 }
@@ -43,6 +48,8 @@ export async function startP2pReplay(params: BenchChainParams, head: number, pee
   writeFileSync(genesisFile, JSON.stringify(benchGenesis(json.chainId, JSON.parse(json.headers[0].toString()))))
   const spec = loadChain(genesisFile)
   if (!equalBytes(spec.genesis.hash, chain.byNumberOf(0)!.hash)) throw new Error(`bench genesis.json does not reproduce block 0 of ${dir}`)
+  const genesisRpc = new ReplayRpcServer({ chainId: json.chainId, blocks: json.blocks.slice(0, 1), headers: json.headers.slice(0, 1), receipts: json.receipts.slice(0, 1), hashes: json.hashes.slice(0, 1) })
+  const rpcUrl = await genesisRpc.start()
   const top = chain.head()
   const servers: Devp2pServer[] = []
   for (let i = 0; i < peers; i++) {
@@ -67,10 +74,11 @@ export async function startP2pReplay(params: BenchChainParams, head: number, pee
     return { methods, bytes, items: methods.headers + methods.bodies + methods.receipts }
   }
   const target = (count: number): ReplayTarget => ({
-    vars: { peers: servers.slice(0, count).map((s) => s.enode).join(','), genesis: genesisFile },
+    vars: { peers: servers.slice(0, count).map((s) => s.enode).join(','), genesis: genesisFile, rpc: rpcUrl },
     reset: () => {
       const t = totals()
       base = { methods: t.methods, calls: t.items, bytesOut: t.bytes, firstBlockRequestAt: undefined }
+      genesisRpc.resetStats()
       firstAt = undefined
       clearInterval(poll)
       poll = setInterval(() => {
@@ -84,6 +92,7 @@ export async function startP2pReplay(params: BenchChainParams, head: number, pee
       clearInterval(poll)
       const t = totals()
       const methods = Object.fromEntries(ITEM_KINDS.map((k) => [k, t.methods[k] - base.methods[k]]))
+      for (const [m, n] of Object.entries(genesisRpc.stats.methods)) methods[`rpc ${m}`] = n
       return { methods, calls: t.items - base.calls, bytesOut: t.bytes - base.bytesOut, firstBlockRequestAt: firstAt }
     },
   })
@@ -94,7 +103,7 @@ export async function startP2pReplay(params: BenchChainParams, head: number, pee
     target,
     stop: async () => {
       clearInterval(poll)
-      await Promise.all(servers.map((s) => s.stop()))
+      await Promise.all([...servers.map((s) => s.stop()), genesisRpc.stop()])
       rmSync(tmp, { recursive: true, force: true })
     },
   }
