@@ -93,7 +93,7 @@ try {
 
 const baselines = { viem: best(results.viem), sqd: best(results.sqd), fetch: best(results.fetch) }
 const ratio = (r: RunResult | undefined, b: RunResult | undefined) => (r && b ? Math.round((100 * r.blocksPerSec) / b.blocksPerSec) / 100 : undefined)
-const comparisons = results.syncer
+const comparisons = bestByName(results.syncer)
   .filter((r) => r.ok)
   .map((r) => ({ client: r.name, blocksPerSec: r.blocksPerSec, xViem: ratio(r, baselines.viem), xSqd: ratio(r, baselines.sqd), xFetch: ratio(r, baselines.fetch) }))
 const allResults = [...results.fetch, ...results.viem, ...results.sqd, ...results.source, ...results.syncer]
