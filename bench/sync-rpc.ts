@@ -5,6 +5,7 @@
  *
  *   npm run bench:sync-rpc [-- --blocks 1500 --stores lmdb,redis --profile --repeat 3
  *                             --syncer "<command with {rpc} {store} {to}>" --label NAME --fetch 10x2,20x4
+ *                             --variants "|--recover-senders" (extra syncer flags per variant, '|'-separated)
  *                             --only syncer|baselines --out results.json]
  *
  * Every client runs as a child process (bench/lib/harness.ts); the server runs in this process.
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     stores: { type: 'string', default: 'lmdb,redis' },
     syncer: { type: 'string', default: DEFAULT_SYNCER_COMMAND },
     label: { type: 'string', default: 'evm-syncer' },
+    variants: { type: 'string', default: '' },
     fetch: { type: 'string', default: '2x4,5x2,5x4,10x2' },
     'sqd-capacity': { type: 'string', default: '5,10' },
     repeat: { type: 'string', default: '3' },
@@ -70,7 +72,12 @@ if (values.only !== 'baselines') specs.push(['source', rpcSource()])
 const stores = values.stores.split(',') as StoreKind[]
 const syncerSkipped = values.only === 'baselines' ? undefined : syncerUnavailable(values.syncer)
 if (syncerSkipped) log(`evm-syncer not measured: ${syncerSkipped}`)
-else if (values.only !== 'baselines') for (const store of stores) specs.push(['syncer', syncer(values.syncer, store, { label: values.label })])
+else if (values.only !== 'baselines') {
+  for (const extra of values.variants.split('|').map((v) => v.trim())) {
+    const label = extra ? `${values.label} ${extra}` : values.label
+    for (const store of stores) specs.push(['syncer', syncer(`${values.syncer} ${extra}`, store, { label })])
+  }
+}
 
 const replay = await startReplay(params, { head: to })
 let results: Record<Group, RunResult[]>
