@@ -1,0 +1,70 @@
+/**
+ * bench:headers — headers-only sync (`sync --headers-only`: header chain verified and stored, no
+ * bodies or receipts) from the replay JSON-RPC server, versus the server's raw header serve rate
+ * measured by the bare fetch loop (eth_getBlockByNumber(n, false) in batches) in the same run.
+ * Target (issue 7): >= 10,000 headers/s. Default chain: 20,000 blocks of 1-5 transactions (generated
+ * once, ~3 minutes); `--chain-head 3000 --txs 100-200` measures the sync benchmark's heavy chain.
+ *
+ *   npm run bench:headers [-- --blocks N --syncer "<command>" --fetch 100x2,200x4 --out FILE]
+ */
+import { writeFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { CHAIN_OPTIONS, chainParams } from './chain/args.js'
+import { DEFAULT_SYNCER_COMMAND, fetchLoop, parseFetchConfigs, syncer, syncerUnavailable } from './lib/clients.js'
+import { best, runClient, table, type RunResult } from './lib/harness.js'
+import { machine } from './lib/machine.js'
+import { log, startReplay } from './lib/replay.js'
+
+const HEADERS_ONLY = '--headers-only'
+/** A long chain of light blocks (1-5 txs): header-only JSON of ~1 KB, and enough headers to time. */
+const HEADERS_CHAIN = { 'chain-head': { type: 'string', default: '20000' }, txs: { type: 'string', default: '1-5' } } as const
+const { values } = parseArgs({
+  options: {
+    ...CHAIN_OPTIONS,
+    ...HEADERS_CHAIN,
+    blocks: { type: 'string' },
+    syncer: { type: 'string', default: `${DEFAULT_SYNCER_COMMAND} ${HEADERS_ONLY}` },
+    fetch: { type: 'string', default: '100x2,200x4,500x4' },
+    out: { type: 'string' },
+  },
+})
+const params = chainParams(values)
+const to = values.blocks === undefined ? params.head : Number(values.blocks)
+params.head = Math.max(params.head, to)
+
+const replay = await startReplay(params, { head: to })
+const fetchRuns: RunResult[] = []
+const syncerRuns: RunResult[] = []
+const syncerSkipped = syncerUnavailable(values.syncer, [HEADERS_ONLY])
+try {
+  for (const [batch, concurrency] of parseFetchConfigs(values.fetch)) {
+    const r = await runClient(fetchLoop(batch, concurrency, true), replay.target, { from: 0, to })
+    log(`${r.name}: ${r.ok ? `${r.blocksPerSec} headers/s` : `FAILED ${r.error}`}`)
+    fetchRuns.push(r)
+  }
+  if (syncerSkipped) log(`evm-syncer headers-only not measured: ${syncerSkipped}`)
+  else {
+    const r = await runClient(syncer(values.syncer, 'lmdb', { label: 'evm-syncer headers-only' }), replay.target, { from: 0, to })
+    log(`${r.name}: ${r.ok ? `${r.blocksPerSec} headers/s` : `FAILED ${r.error}`}`)
+    syncerRuns.push(r)
+  }
+} finally {
+  await replay.stop()
+}
+
+const serveRate = best(fetchRuns)
+const ours = best(syncerRuns)
+const output = {
+  bench: 'headers',
+  at: new Date().toISOString(),
+  machine: machine(),
+  headers: to + 1,
+  target: 10_000,
+  serveRate: serveRate && { client: serveRate.name, headersPerSec: serveRate.blocksPerSec },
+  syncer: ours && { headersPerSec: ours.blocksPerSec, xServeRate: serveRate ? Math.round((100 * ours.blocksPerSec) / serveRate.blocksPerSec) / 100 : undefined },
+  ...(syncerSkipped ? { syncerSkipped } : {}),
+  results: [...fetchRuns, ...syncerRuns],
+}
+process.stderr.write(`\nbench:headers, headers 0..${to} (rates in headers/s)\n${table(output.results, { 'serve rate': serveRate })}\n`)
+process.stdout.write(JSON.stringify(output, null, 2) + '\n')
+if (values.out) writeFileSync(values.out, JSON.stringify(output, null, 2) + '\n')
