@@ -15,7 +15,7 @@ import { Redis } from 'ioredis'
 import { open } from 'lmdb'
 import { bytesToHex } from '../src/primitives/bytes.js'
 import { openStore } from '../src/store/open.js'
-import type { VerifiedBlock } from '../src/store/types.js'
+import type { FullBlock } from '../src/store/types.js'
 import { BlockWriter } from '../src/writer/writer.js'
 import { RedisServer } from '../test/helpers/redis.js'
 import { branch } from '../test/store/chains.js'
@@ -31,11 +31,11 @@ interface Rate {
   mbPerSecond: number
 }
 
-function blockBytes(b: VerifiedBlock): number {
+function blockBytes(b: FullBlock): number {
   return b.header.length + b.body.length + b.receipts.length
 }
 
-function rate(blocks: readonly VerifiedBlock[], ms: number): Rate {
+function rate(blocks: readonly FullBlock[], ms: number): Rate {
   const bytes = blocks.reduce((n, b) => n + blockBytes(b), 0)
   return { blocksPerSecond: blocks.length / (ms / 1000), mbPerSecond: bytes / 1e6 / (ms / 1000) }
 }
@@ -69,7 +69,7 @@ async function measureCase(label: string, runs: { [K in keyof Case]: () => Promi
   return result
 }
 
-const key = (kind: string, b: VerifiedBlock) => `${kind}:${bytesToHex(b.hash).slice(2)}`
+const key = (kind: string, b: FullBlock) => `${kind}:${bytesToHex(b.hash).slice(2)}`
 const asBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
 
 async function timed(work: () => Promise<void>): Promise<number> {
@@ -79,7 +79,7 @@ async function timed(work: () => Promise<void>): Promise<number> {
 }
 
 /** Every block through the Writer into a fresh store. */
-async function viaWriter(url: string, blocks: readonly VerifiedBlock[]): Promise<Rate> {
+async function viaWriter(url: string, blocks: readonly FullBlock[]): Promise<Rate> {
   const store = await openStore(url)
   try {
     const ms = await timed(async () => {
@@ -95,7 +95,7 @@ async function viaWriter(url: string, blocks: readonly VerifiedBlock[]): Promise
 }
 
 /** Writes batches of 100 blocks with two in flight: the raw paths get the overlap the Writer has. */
-async function twoInFlight(blocks: readonly VerifiedBlock[], write: (batch: readonly VerifiedBlock[]) => Promise<unknown>): Promise<void> {
+async function twoInFlight(blocks: readonly FullBlock[], write: (batch: readonly FullBlock[]) => Promise<unknown>): Promise<void> {
   let previous: Promise<unknown> = Promise.resolve()
   for (let i = 0; i < blocks.length; i += BATCH) {
     const current = write(blocks.slice(i, i + BATCH))
@@ -106,7 +106,7 @@ async function twoInFlight(blocks: readonly VerifiedBlock[], write: (batch: read
 }
 
 /** The ceiling for Redis: the same bytes as plain SETs, one pipeline per 100 blocks. */
-async function redisCeiling(url: string, blocks: readonly VerifiedBlock[]): Promise<Rate> {
+async function redisCeiling(url: string, blocks: readonly FullBlock[]): Promise<Rate> {
   const redis = new Redis(url, { protocol: 2, disableClientInfo: true, enableReadyCheck: false })
   try {
     const ms = await timed(() =>
@@ -125,7 +125,7 @@ async function redisCeiling(url: string, blocks: readonly VerifiedBlock[]): Prom
 }
 
 /** The ceiling for LMDB: the same bytes as plain puts, one transaction per 100 blocks. */
-async function lmdbCeiling(dir: string, blocks: readonly VerifiedBlock[]): Promise<Rate> {
+async function lmdbCeiling(dir: string, blocks: readonly FullBlock[]): Promise<Rate> {
   const db = open<Buffer, string>({ path: dir, noSubdir: false, encoding: 'binary', compression: false })
   try {
     const ms = await timed(() =>
@@ -167,7 +167,7 @@ async function main(): Promise<void> {
   process.stderr.write(`building ${BLOCKS} linked mainnet-like blocks...\n`)
   const eth69 = branch({ number: 0, hash: new Uint8Array(32) }, BLOCKS, { txCount: 200, logs: 500, distinctBodies: 8 })
   const eth68 = branch({ number: 0, hash: new Uint8Array(32) }, BLOCKS, { txCount: 200, logs: 500, distinctBodies: 8, eth68: true })
-  const avg = (f: (b: VerifiedBlock) => number) => Math.round(eth69.reduce((n, b) => n + f(b), 0) / eth69.length)
+  const avg = (f: (b: FullBlock) => number) => Math.round(eth69.reduce((n, b) => n + f(b), 0) / eth69.length)
   const shape = { headerBytes: avg((b) => b.header.length), bodyBytes: avg((b) => b.body.length), receiptBytesEth69: avg((b) => b.receipts.length) }
   process.stderr.write(`block shape: ${JSON.stringify(shape)}; ${REPEAT} runs per case, median\n`)
 

@@ -5,6 +5,7 @@
  * the stored bytes; what they cannot give is left out: totalDifficulty, and blobGasPrice (it depends
  * on the chain's blob schedule).
  */
+import { StoreError } from '../errors.js'
 import { BlockBody } from '../primitives/body.js'
 import { type Bytes, bytesToHex, toQuantity } from '../primitives/bytes.js'
 import { BlockHeader } from '../primitives/header.js'
@@ -96,8 +97,8 @@ function contractAddress(sender: Bytes, nonce: bigint): string {
   return bytesToHex(keccak256(encode([sender, nonce])).subarray(12))
 }
 
-function receiptsJson(stored: StoredBlock, header: BlockHeader, txs: TxContext[], blockHash: string): Json[] {
-  const receipts = decodeBlockReceipts(stored.receipts)
+function receiptsJson(storedReceipts: Bytes, header: BlockHeader, txs: TxContext[], blockHash: string): Json[] {
+  const receipts = decodeBlockReceipts(storedReceipts)
   let previousGas = 0n
   let logIndex = 0
   return receipts.map((r, i) => {
@@ -144,11 +145,36 @@ export interface BlockJson {
   receipts?: Json[]
 }
 
+/**
+ * A stored block as JSON-RPC prints it. A headers-only store has no body: the block then carries the
+ * header fields only (no transactions, uncles, withdrawals or size), and receipts cannot be asked for.
+ */
 export function blockJson(stored: StoredBlock, options: { receipts?: boolean } = {}): BlockJson {
   const header = BlockHeader.decode(stored.header)
-  const body = BlockBody.decode(stored.body)
   const blockHash = bytesToHex(stored.hash)
+  const q = toQuantity
+  const block = headerJson(header, blockHash)
+  if (!stored.body) {
+    if (options.receipts) throw new StoreError('STORE_NO_RECEIPTS', `block ${header.number} has no receipts: the store holds headers only`)
+    return { block }
+  }
+  const body = BlockBody.decode(stored.body)
   const txs: TxContext[] = body.transactions().map((tx, index) => ({ tx, decoded: tx.decode(), sender: tx.sender(), index }))
+  block.size = q(encodedLength(header.raw.length + body.byteLength))
+  block.transactions = txs.map((c) => transactionJson(c, header, blockHash))
+  block.uncles = body.ommerHeadersRaw().map((raw) => bytesToHex(keccak256(raw)))
+  if (header.withdrawalsRoot !== undefined) {
+    block.withdrawals = body.withdrawals().map((w) => ({
+      index: q(w.index),
+      validatorIndex: q(w.validatorIndex),
+      address: bytesToHex(w.address),
+      amount: q(w.amount),
+    }))
+  }
+  return options.receipts ? { block, receipts: receiptsJson(stored.receipts!, header, txs, blockHash) } : { block }
+}
+
+function headerJson(header: BlockHeader, blockHash: string): Json {
   const q = toQuantity
   const block: Json = {
     number: q(header.number),
@@ -164,26 +190,15 @@ export function blockJson(stored: StoredBlock, options: { receipts?: boolean } =
     miner: bytesToHex(header.coinbase),
     difficulty: q(header.difficulty),
     extraData: bytesToHex(header.extraData),
-    size: q(encodedLength(header.raw.length + body.byteLength)),
     gasLimit: q(header.gasLimit),
     gasUsed: q(header.gasUsed),
     timestamp: q(header.timestamp),
-    transactions: txs.map((c) => transactionJson(c, header, blockHash)),
-    uncles: body.ommerHeadersRaw().map((raw) => bytesToHex(keccak256(raw))),
   }
   if (header.baseFeePerGas !== undefined) block.baseFeePerGas = q(header.baseFeePerGas)
-  if (header.withdrawalsRoot !== undefined) {
-    block.withdrawalsRoot = bytesToHex(header.withdrawalsRoot)
-    block.withdrawals = body.withdrawals().map((w) => ({
-      index: q(w.index),
-      validatorIndex: q(w.validatorIndex),
-      address: bytesToHex(w.address),
-      amount: q(w.amount),
-    }))
-  }
+  if (header.withdrawalsRoot !== undefined) block.withdrawalsRoot = bytesToHex(header.withdrawalsRoot)
   if (header.blobGasUsed !== undefined) block.blobGasUsed = q(header.blobGasUsed)
   if (header.excessBlobGas !== undefined) block.excessBlobGas = q(header.excessBlobGas)
   if (header.parentBeaconBlockRoot !== undefined) block.parentBeaconBlockRoot = bytesToHex(header.parentBeaconBlockRoot)
   if (header.requestsHash !== undefined) block.requestsHash = bytesToHex(header.requestsHash)
-  return options.receipts ? { block, receipts: receiptsJson(stored, header, txs, blockHash) } : { block }
+  return block
 }

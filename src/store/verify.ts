@@ -112,7 +112,7 @@ async function verifyOnce(store: Store, options: VerifyOptions): Promise<{ repor
   if (from <= to) {
     report.from = from
     report.to = to
-    const checker = new BlockChecker(options.rulesAt, chainId, problems)
+    const checker = new BlockChecker(options.rulesAt, chainId, problems, before.headersOnly)
     let parent = from > before.firstBlock ? (await store.canonicalHashes(from - 1, from - 1))[0] : undefined
     const chunk = options.chunk ?? 64
     for (let start = from; start <= to; start += chunk) {
@@ -159,6 +159,8 @@ class BlockChecker {
     private readonly rulesAt: VerifyOptions['rulesAt'],
     private readonly chainId: bigint,
     private readonly problems: VerifyProblem[],
+    /** A headers-only store has no bodies or receipts to check. */
+    private readonly headersOnly: boolean,
   ) {}
 
   private problem(block: number, code: string, message: string, details?: Record<string, unknown>): void {
@@ -181,7 +183,8 @@ class BlockChecker {
   }
 
   check(n: number, hash: Bytes, blobs: BlockBlobs, parent: Bytes | undefined): void {
-    const missing = (['header', 'body', 'receipts'] as const).filter((part) => !blobs[part])
+    const expected = this.headersOnly ? (['header'] as const) : (['header', 'body', 'receipts'] as const)
+    const missing = expected.filter((part) => !blobs[part])
     for (const part of missing) this.problem(n, `MISSING_${part.toUpperCase()}`, `canonical block ${n} (${bytesToHex(hash)}) has no stored ${part}`)
     if (blobs.number !== n) {
       this.problem(n, 'HASH_INDEX_MISMATCH', `the hash -> number entry of block ${n} holds ${blobs.number ?? 'nothing'}`)

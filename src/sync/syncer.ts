@@ -165,6 +165,7 @@ export class Syncer {
     this.stage = new ValidateStage({ chain, recoverSenders: this.config.recoverSenders, threads: headersOnly ? 0 : this.config.validationThreads })
     this.writer = await BlockWriter.open(store, {
       batchSize: this.config.batchSize,
+      headersOnly,
       batchTimeoutMs: this.config.batchTimeoutMs,
       bufferSize: this.config.writeBufferBlocks,
       // A third of the budget: the rest is the download window and blocks being validated.
@@ -232,6 +233,10 @@ export class Syncer {
     const { store, chain } = this.opts
     const from = this.config.startBlock
     const commit = await store.progress()
+    const headersOnly = this.config.mode === 'headers-only'
+    if (commit && commit.headersOnly !== headersOnly) {
+      throw new ConfigError('STORE_MODE_MISMATCH', `the store holds ${commit.headersOnly ? 'headers only' : 'full blocks'}; a ${headersOnly ? 'headers-only' : 'full'} sync needs another store`)
+    }
     this.target = this.config.targetBlock || this.bestHead()?.number || 0
     this.writer!.setTarget(this.target)
     if (commit && commit.currentBlock >= from - 1 && (this.config.targetBlock === 0 || commit.currentBlock <= this.config.targetBlock)) {
@@ -257,9 +262,13 @@ export class Syncer {
   private async writeGenesis(): Promise<void> {
     const { chain } = this.opts
     const g = chain.genesisHeader
-    const body = g.withdrawalsRoot === undefined ? Uint8Array.of(0xc2, 0xc0, 0xc0) : Uint8Array.of(0xc3, 0xc0, 0xc0, 0xc0)
-    if (!equalBytes(g.receiptsRoot, EMPTY_TRIE_ROOT)) throw new ConfigError('BAD_GENESIS', 'genesis block has receipts')
-    await this.writer!.write({ number: 0, hash: g.hash, parentHash: g.parentHash, header: g.raw, body, receipts: Uint8Array.of(0xc0) })
+    if (this.config.mode === 'headers-only') {
+      await this.writer!.write({ number: 0, hash: g.hash, parentHash: g.parentHash, header: g.raw })
+    } else {
+      const body = g.withdrawalsRoot === undefined ? Uint8Array.of(0xc2, 0xc0, 0xc0) : Uint8Array.of(0xc3, 0xc0, 0xc0, 0xc0)
+      if (!equalBytes(g.receiptsRoot, EMPTY_TRIE_ROOT)) throw new ConfigError('BAD_GENESIS', 'genesis block has receipts')
+      await this.writer!.write({ number: 0, hash: g.hash, parentHash: g.parentHash, header: g.raw, body, receipts: Uint8Array.of(0xc0) })
+    }
     await this.writer!.flush()
   }
 
@@ -501,7 +510,6 @@ export class Syncer {
 }
 
 function toVerifiedBlock(b: DownloadedBlock): VerifiedBlock {
-  if (b.body === undefined || b.receipts === undefined) throw new ConfigError('HEADERS_ONLY_UNSUPPORTED', 'headers-only blocks cannot be stored yet')
   return { number: b.number, hash: b.header.hash, parentHash: b.header.parentHash, header: b.header.raw, body: b.body, receipts: b.receipts }
 }
 

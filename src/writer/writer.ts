@@ -25,6 +25,8 @@ import type { Head, ProgressFields, Store, SyncProgress, VerifiedBlock } from '.
 export interface WriterOptions {
   /** Blocks per batch (SPEC: 100). */
   batchSize?: number
+  /** The sync stores the verified header chain only (blocks come without body and receipts). */
+  headersOnly?: boolean
   /** A partial batch is written after this long (SPEC: 5 s). */
   batchTimeoutMs?: number
   /** Requests the buffer holds before `write` waits (SPEC: 500). */
@@ -126,7 +128,7 @@ function deferred<T>(): Deferred<T> {
 }
 
 function blockBytes(b: VerifiedBlock): number {
-  return b.header.length + b.body.length + b.receipts.length
+  return b.header.length + (b.body?.length ?? 0) + (b.receipts?.length ?? 0)
 }
 
 function sameHead(a: Head | undefined, b: Head | undefined): boolean {
@@ -395,7 +397,7 @@ export class BlockWriter {
   private async dispatch(): Promise<void> {
     if (this.batch.length === 0) return
     // Prepare while the previous batch is still being written.
-    const blocks = this.batch.map((b) => ({ ...b, receipts: storedReceipts(b.receipts) }))
+    const blocks = this.batch.map((b) => (b.receipts ? { ...b, receipts: storedReceipts(b.receipts) } : b))
     const bytes = this.batchBytes
     this.batch = []
     this.batchBytes = 0
@@ -494,6 +496,7 @@ export class BlockWriter {
       lastReorgDepth: rewindDepth > 0 ? rewindDepth : this.lastReorgDepth,
       totalSynced: this.totalSynced + newBlocks,
       updatedAt: now,
+      headersOnly: this.options.headersOnly ?? false,
     }
   }
 

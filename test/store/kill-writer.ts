@@ -5,7 +5,7 @@
  */
 import { bytesToHex, equalBytes } from '../../src/primitives/bytes.js'
 import { openStore } from '../../src/store/open.js'
-import type { VerifiedBlock } from '../../src/store/types.js'
+import type { FullBlock } from '../../src/store/types.js'
 import { BlockWriter } from '../../src/writer/writer.js'
 import { branch, devp2pChain } from './chains.js'
 
@@ -14,7 +14,7 @@ const chain = devp2pChain()
  * The whole run: the chain with three detours over side branches (10 blocks on 150, 30 on 290, 5 on
  * 450) and back. Each detour makes the writer rewind twice.
  */
-const SEQUENCE: VerifiedBlock[] = [
+const SEQUENCE: FullBlock[] = [
   ...chain.slice(0, 160),
   ...branch(chain[149], 10, { salt: 1 }),
   ...chain.slice(150, 300),
@@ -25,7 +25,7 @@ const SEQUENCE: VerifiedBlock[] = [
 ]
 
 /** Where to resume: after the head's first place in the run, re-sending a few blocks the writer must skip. */
-function resume(head: { number: number; hash: Uint8Array } | undefined): VerifiedBlock[] {
+function resume(head: { number: number; hash: Uint8Array } | undefined): FullBlock[] {
   if (!head || head.number < 1) return SEQUENCE
   const at = SEQUENCE.findIndex((b) => equalBytes(b.hash, head.hash))
   if (at < 0) throw new Error(`head ${head.number} is not part of the run`)

@@ -35,7 +35,7 @@ describe('Redis / Pika compatibility', () => {
     await store.claimChain({ name: 'devp2p-test', chainId: 3503995874084926n, genesisHash: chain[0].parentHash })
 
     // A half-written batch above the commit record, for the writer to repair on open.
-    await store.writeBatch(chain.slice(0, 50), { targetBlock: 0, startBlock: 0, startTime: 0, speed: 0, reorgCount: 0, lastReorgDepth: 0, totalSynced: 0, updatedAt: 0 })
+    await store.writeBatch(chain.slice(0, 50), { targetBlock: 0, startBlock: 0, startTime: 0, speed: 0, reorgCount: 0, lastReorgDepth: 0, totalSynced: 0, updatedAt: 0, headersOnly: false })
     const kv = await openBackend(parseStoreUrl(url))
     cleanups.push(() => kv.close())
     const keys = new StoreKeys('mainnet:')
@@ -83,7 +83,7 @@ describe('Redis / Pika compatibility', () => {
 
     const store = await openStore(redis.url, { tls: { ca: readFileSync(tls.caFile) } })
     cleanups.push(() => store.close())
-    await store.writeBatch(devp2pChain().slice(0, 20), { targetBlock: 0, startBlock: 0, startTime: 0, speed: 0, reorgCount: 0, lastReorgDepth: 0, totalSynced: 0, updatedAt: 0 })
+    await store.writeBatch(devp2pChain().slice(0, 20), { targetBlock: 0, startBlock: 0, startTime: 0, speed: 0, reorgCount: 0, lastReorgDepth: 0, totalSynced: 0, updatedAt: 0, headersOnly: false })
     expect((await store.block(20))?.number).toBe(20)
     // Without the CA the server's certificate is not trusted.
     await expect(openStore(redis.url, { connectTimeoutMs: 2000 })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' })

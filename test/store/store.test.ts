@@ -10,18 +10,19 @@ import { BlockStore, storedReceipts } from '../../src/store/block-store.js'
 import { type KvBackend, type KvOp, opBytes } from '../../src/store/kv.js'
 import { StoreKeys } from '../../src/store/keys.js'
 import { openBackend, openStore, parseStoreUrl } from '../../src/store/open.js'
-import type { Store, VerifiedBlock } from '../../src/store/types.js'
+import { verifyStore } from '../../src/store/verify.js'
+import type { FullBlock, Store } from '../../src/store/types.js'
 import { BACKENDS, type StoreLocation, fields } from './backends.js'
 import { around } from './doubles.js'
 import { branch, devp2pChain, portalBlock } from './chains.js'
 
 const hex = bytesToHex
 
-async function writeInBatches(store: Store, blocks: readonly VerifiedBlock[], size = 100): Promise<void> {
+async function writeInBatches(store: Store, blocks: readonly FullBlock[], size = 100): Promise<void> {
   for (let i = 0; i < blocks.length; i += size) await store.writeBatch(blocks.slice(i, i + size), fields({ totalSynced: i + size }))
 }
 
-async function expectCommitted(store: Store, blocks: readonly VerifiedBlock[]): Promise<void> {
+async function expectCommitted(store: Store, blocks: readonly FullBlock[]): Promise<void> {
   for (const b of blocks) {
     for (const id of [b.number, b.hash]) {
       const got = await store.block(id)
@@ -29,7 +30,7 @@ async function expectCommitted(store: Store, blocks: readonly VerifiedBlock[]): 
       expect(got!.number).toBe(b.number)
       expect(hex(got!.hash)).toBe(hex(b.hash))
       expect(hex(got!.header)).toBe(hex(b.header))
-      expect(hex(got!.body)).toBe(hex(b.body))
+      expect(hex(got!.body!)).toBe(hex(b.body))
     }
   }
 }
@@ -71,6 +72,25 @@ describe.each(BACKENDS)('store on $name', (backend) => {
     return openStore(location.url, { prefix: `t${++prefixes}:` })
   }
 
+  it('keeps a headers-only chain apart from full blocks', async () => {
+    const store = await fresh()
+    const chain = devp2pChain().slice(0, 20)
+    const headersOnly = chain.map(({ number, hash, parentHash, header }) => ({ number, hash, parentHash, header }))
+    await store.writeBatch(headersOnly, fields({ headersOnly: true }))
+    expect((await store.progress())?.headersOnly).toBe(true)
+    const got = await store.block(chain[10].number)
+    expect(hex(got!.header)).toBe(hex(chain[10].header))
+    expect(got!.body).toBeUndefined()
+    expect(got!.receipts).toBeUndefined()
+    const report = await verifyStore(store)
+    expect(report.problems).toEqual([])
+    await expect(store.writeBatch(devp2pChain().slice(20, 21), fields())).rejects.toMatchObject({ code: 'STORE_MODE_MISMATCH' })
+    const full = await fresh()
+    await expect(full.writeBatch(headersOnly.slice(0, 2), fields())).rejects.toMatchObject({ code: 'STORE_INCOMPLETE_BLOCK' })
+    await full.close()
+    await store.close()
+  })
+
   it('round-trips the 600 blocks of the devp2p chain (tx types 0-4, a 10 MB receipt list) by number and hash', async () => {
     const store = await fresh()
     const chain = devp2pChain()
@@ -80,7 +100,7 @@ describe.each(BACKENDS)('store on $name', (backend) => {
     expect(head?.number).toBe(600)
     expect(hex(head!.hash)).toBe(hex(chain[599].hash))
     await expectCommitted(store, chain)
-    for (const b of chain) expect(hex((await store.block(b.number))!.receipts)).toBe(hex(b.receipts))
+    for (const b of chain) expect(hex((await store.block(b.number))!.receipts!)).toBe(hex(b.receipts))
     const hashes = await store.canonicalHashes(0, 601)
     expect(hashes[0]).toBeUndefined() // genesis is below the store's first block
     expect(hashes[601]).toBeUndefined() // above the head
@@ -104,9 +124,9 @@ describe.each(BACKENDS)('store on $name', (backend) => {
       const eth68 = encodeReceiptsEth68(decodeBlockReceipts(b.receipts))
       await store.writeBatch([a], fields())
       await store.writeBatch([{ ...b, receipts: eth68 }], fields())
-      expect(hex((await store.block(first))!.receipts)).toBe(hex(a.receipts))
+      expect(hex((await store.block(first))!.receipts!)).toBe(hex(a.receipts))
       // eth/68 in, the compact eth/69 bytes out: the same bytes the portal fixture holds.
-      expect(hex((await store.block(b.hash))!.receipts)).toBe(hex(b.receipts))
+      expect(hex((await store.block(b.hash))!.receipts!)).toBe(hex(b.receipts))
       expect((await store.head())?.number).toBe(second)
       await store.close()
     }

@@ -129,10 +129,10 @@ describe('sync over JSON-RPC from Anvil', () => {
         const stored = await store.block(n)
         expect(stored, `block ${n}`).toBeDefined()
         expect(bytesToHex(stored!.hash)).toBe(blocks[n].hash)
-        const body = BlockBody.decode(stored!.body)
+        const body = BlockBody.decode(stored!.body!)
         expect(body.transactions().map((t) => bytesToHex(t.hash))).toEqual(blocks[n].transactions.map((t) => t.hash))
         expect(body.transactions().map((t) => bytesToHex(t.recoverSender()!))).toEqual(blocks[n].transactions.map((t) => t.from.toLowerCase()))
-        const rs = decodeBlockReceipts(stored!.receipts)
+        const rs = decodeBlockReceipts(stored!.receipts!)
         expect(rs.map((r) => r.cumulativeGasUsed)).toEqual(receipts[n].map((r) => BigInt(r.cumulativeGasUsed)))
         expect(rs.map((r) => (r.statusOrRoot.length === 1 ? '0x1' : '0x0'))).toEqual(receipts[n].map((r) => r.status))
         expect(rs.map((r) => r.logs().length)).toEqual(receipts[n].map((r) => r.logs.length))
@@ -159,6 +159,29 @@ describe('sync over JSON-RPC from Anvil', () => {
       expectSameFields(ours.receipts, receipts, `receipts ${n}`)
     }
   }, 180_000)
+
+  it('syncs the verified header chain only with --headers-only', async () => {
+    const url = `lmdb:${tempDir()}`
+    const cli = startCli(['sync', '--rpc', anvil.url, '--store', url, '--headers-only', '--no-metrics', '--no-progress'])
+    running.push(cli)
+    expect((await cli.exited).code, cli.lines.slice(-5).join('\n')).toBe(0)
+    expect(await storedHashes(url, head)).toEqual(await anvilHashes(anvil, head))
+    const verify = runCli(['verify', '--store', url, '--json'])
+    expect(verify.status, verify.stdout).toBe(0)
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, head, checked: head + 1 })
+    const got = runCli(['get', 'block', String(head), '--store', url])
+    expect(got.status).toBe(0)
+    const block = JSON.parse(got.stdout).block as Record<string, unknown>
+    expect(block.hash).toBe((await anvilHashes(anvil, head))[head])
+    expect(block.transactions).toBeUndefined()
+    const receipts = runCli(['get', 'block', String(head), '--store', url, '--receipts'])
+    expect(receipts.status).toBe(1)
+    expect(receipts.stderr).toMatch(/headers only/)
+    // A full sync must not mix into a headers-only store.
+    const full = runCli(['sync', '--rpc', anvil.url, '--store', url, '--no-metrics', '--no-progress'])
+    expect(full.status).toBe(2)
+    expect(full.stderr).toMatch(/STORE_MODE_MISMATCH|holds headers only/)
+  }, 120_000)
 
   it('follows the head through reorgs of depth 1, 5 and 30 and a same-height one, with metrics', async () => {
     const url = `lmdb:${tempDir()}`
