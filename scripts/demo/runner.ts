@@ -13,7 +13,7 @@ import { rmSync } from 'node:fs'
 import { constants } from 'node:os'
 import { join } from 'node:path'
 import { CLI } from '../../test/helpers/cli.js'
-import { freePort } from '../../test/helpers/anvil.js'
+import { freePort } from '../../test/helpers/net.js'
 import { REPO_ROOT } from '../../test/fixtures.js'
 
 export const EXIT_INTERRUPTED = 130

@@ -24,7 +24,7 @@ import { BlockWriter, type BatchEvent, type ReorgEvent } from '../writer/writer.
 import { type SyncConfig, validateSyncConfig } from './config.js'
 import { ProgressTracker, type ProgressSnapshot } from './progress.js'
 import { type CommonAncestor, DeepReorgError, findCommonAncestor } from './reorg.js'
-import { ValidateStage, type StageResult } from './validate-stage.js'
+import { type BodyChecks, ValidateStage, type StageResult } from './validate-stage.js'
 import { detectConflict } from '../validator/segment.js'
 
 /** Blocks per validation task: large enough to amortise the thread hop, small enough to keep all workers busy. */
@@ -337,7 +337,7 @@ export class Syncer {
   private async pump(downloader: Downloader): Promise<void> {
     const stage = this.stage!
     const maxBatches = Math.max(2, this.config.validationThreads * 2)
-    const pending: Array<{ blocks: DownloadedBlock[]; results: Promise<StageResult[]> }> = []
+    const pending: Array<{ blocks: DownloadedBlock[]; checks: Promise<BodyChecks> }> = []
     let divergence: unknown
     for (;;) {
       while (pending.length < maxBatches && divergence === undefined) {
@@ -360,13 +360,14 @@ export class Syncer {
           if (blocks.length === 0) break
         }
         const stop = this.opts.metrics?.validationDuration.startTimer()
-        const results = stage.validate(blocks)
-        results.finally(() => stop?.()).catch(() => undefined)
-        pending.push({ blocks, results })
+        const checks = stage.checkBodies(blocks)
+        checks.finally(() => stop?.()).catch(() => undefined)
+        pending.push({ blocks, checks })
       }
       const batch = pending.shift()
       if (!batch) break
-      const results = await batch.results
+      // Judged strictly in batch order: header rules carry state from one block to the next.
+      const results = stage.judge(batch.blocks, await batch.checks)
       const rejected = await this.applyResults(downloader, results)
       if (rejected) pending.length = 0 // queued batches hold blocks above the rejected one
     }

@@ -27,6 +27,9 @@ export interface VerifiedParts {
   senders?: Bytes[]
 }
 
+/** Per block: its body/receipt findings, or undefined when it has no body (headers-only). */
+export type BodyChecks = Array<BlockCheck | undefined>
+
 export type StageResult = { ok: true; verified: VerifiedParts } | { ok: false; number: number; part: BlockPart; errors: ValidationError[] }
 
 /** Body/receipt error codes that mean "this body or receipt list belongs to another block". */
@@ -59,13 +62,20 @@ export class ValidateStage {
   }
 
   /**
-   * Validates a run of consecutive blocks. Returns results for a prefix: every block up to and
-   * including the first failure (blocks after it are not judged: their parent failed).
+   * Starts the body and receipt rules of a run of consecutive blocks on the worker pool. Several runs
+   * may be in flight at once; each must then go through `judge`, in order.
    */
-  async validate(blocks: readonly DownloadedBlock[]): Promise<StageResult[]> {
-    const heavy = this.runBodies(blocks)
+  checkBodies(blocks: readonly DownloadedBlock[]): Promise<BodyChecks> {
+    return this.runBodies(blocks)
+  }
+
+  /**
+   * Header rules (in chain order: they carry consensus state from block to block), combined with
+   * the run's body checks. Returns results for a prefix: every block up to and including the first
+   * failure (blocks after it are not judged: their parent failed).
+   */
+  judge(blocks: readonly DownloadedBlock[], checks: BodyChecks): StageResult[] {
     const out: StageResult[] = []
-    const checks = await heavy
     for (let i = 0; i < blocks.length; i++) {
       const block = blocks[i]
       const { errors: headerErrors, next } = this.checkHeader(block)
@@ -103,7 +113,7 @@ export class ValidateStage {
     return { errors, next: seg.next }
   }
 
-  private async runBodies(blocks: readonly DownloadedBlock[]): Promise<Array<BlockCheck | undefined>> {
+  private async runBodies(blocks: readonly DownloadedBlock[]): Promise<BodyChecks> {
     const withBodies = blocks.filter((b) => b.body !== undefined)
     if (withBodies.length === 0) return blocks.map(() => undefined)
     const raw = withBodies.map((b) => ({

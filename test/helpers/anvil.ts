@@ -5,9 +5,9 @@
  * Defaults follow PEERS.md: `--no-mining` (blocks are mined explicitly), 100 funded accounts, Prague,
  * and `--order fifo` (with fee ordering Anvil silently drops mixed tx types from one sender).
  */
+import { freePort } from './net.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -50,16 +50,6 @@ export interface Anvil {
   stop(): Promise<void>
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
-    })
-  })
-}
 
 let requestId = 0
 
@@ -172,3 +162,4 @@ export async function startAnvil(opts: AnvilOptions = {}): Promise<Anvil> {
   rmSync(dir, { recursive: true, force: true })
   throw new Error(`anvil did not start:\n${log}`)
 }
+

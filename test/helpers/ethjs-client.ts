@@ -10,10 +10,10 @@
  * Besides geth's fixture chains (by name) any `ClientChain` works, e.g. the generated demo chain.
  * The client's GetReceipts serving is fixed by `patches/@ethereumjs+client+0.10.5.patch`.
  */
+import { freePort } from './net.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createCommonFromGethGenesis } from '@ethereumjs/common'
@@ -91,16 +91,6 @@ function cacheKey(f: ClientChain): string {
   return h.digest('hex').slice(0, 16)
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address()
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))))
-    })
-  })
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
@@ -284,3 +274,4 @@ export async function startEthjsClient(chain: ChainName | ClientChain, cacheDir 
     throw err
   }
 }
+

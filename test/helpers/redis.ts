@@ -8,9 +8,10 @@
  *   await redis.restart({ kill: true })
  *   await redis.close()          // stops the server and removes its dir
  */
+import { freePort } from './net.js'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createConnection, createServer, type Socket } from 'node:net'
+import { createConnection, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -29,18 +30,6 @@ export interface RedisServerOptions {
   tls?: { certFile: string; keyFile: string; caFile: string }
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 /** One RESP PING; resolves true on +PONG, false on anything else (refused, -LOADING, timeout). */
 function ping(port: number, password: string | undefined, tls: RedisServerOptions['tls']): Promise<boolean> {
@@ -173,3 +162,4 @@ export class RedisServer {
     if (this.ownsDir) rmSync(this.dir, { recursive: true, force: true })
   }
 }
+

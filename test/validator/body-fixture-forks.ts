@@ -36,47 +36,6 @@ export function blockchainTestFork(network: string, header: BlockHeader): Hardfo
   return TEST_FORKS[switched ? after : before]
 }
 
-/** A geth-style genesis `config`: fork activation by block number, then by timestamp. */
-export interface GenesisConfig {
-  chainId: number
-  [key: string]: unknown
-}
-
-const BLOCK_FORKS: Array<[string, Hardfork]> = [
-  ['homesteadBlock', 'homestead'],
-  ['eip150Block', 'tangerineWhistle'],
-  ['eip158Block', 'spuriousDragon'],
-  ['byzantiumBlock', 'byzantium'],
-  ['constantinopleBlock', 'constantinople'],
-  ['petersburgBlock', 'petersburg'],
-  ['istanbulBlock', 'istanbul'],
-  ['muirGlacierBlock', 'muirGlacier'],
-  ['berlinBlock', 'berlin'],
-  ['londonBlock', 'london'],
-  ['arrowGlacierBlock', 'arrowGlacier'],
-  ['grayGlacierBlock', 'grayGlacier'],
-]
-const TIME_FORKS: Array<[string, Hardfork]> = [
-  ['shanghaiTime', 'shanghai'],
-  ['cancunTime', 'cancun'],
-  ['pragueTime', 'prague'],
-  ['osakaTime', 'osaka'],
-]
-
-export function genesisFork(config: GenesisConfig, header: BlockHeader): Hardfork {
-  let fork: Hardfork = 'frontier'
-  for (const [key, f] of BLOCK_FORKS) {
-    const at = config[key]
-    if (typeof at === 'number' && header.number >= at) fork = f
-  }
-  if (header.difficulty === 0n && header.number > 0) fork = 'paris'
-  for (const [key, f] of TIME_FORKS) {
-    const at = config[key]
-    if (typeof at === 'number' && header.timestamp >= at) fork = f
-  }
-  return fork
-}
-
 /** Mainnet fork of each portal-spec-tests block (the blocks sit on both sides of fork boundaries). */
 export const PORTAL_FORK: Record<number, Hardfork> = {
   14764013: 'arrowGlacier',

@@ -9,7 +9,8 @@ import { readItem, rawOf } from '../../src/primitives/rlp.js'
 import { validateBody } from '../../src/validator/body.js'
 import { recoverSenders } from '../../src/validator/senders.js'
 import { fixturePath, listFiles } from '../fixtures.js'
-import { blockchainTestFork, genesisFork, type GenesisConfig } from './body-fixture-forks.js'
+import { blockchainTestFork } from './body-fixture-forks.js'
+import { loadChain } from '../../src/chain/chains.js'
 
 interface TestBlock {
   rlp: string
@@ -124,14 +125,15 @@ describe('validateBody over the geth devp2p test chains', () => {
   const dirs = ['cmd', 'at-577be37e0e/cmd'].map((d) => fixturePath('go-ethereum', ...d.split('/'), 'devp2p', 'internal', 'ethtest', 'testdata'))
   for (const dir of dirs) {
     it(`${relative(fixturePath('go-ethereum'), dir)}: every block valid, every sender recovered`, () => {
-      const config = (JSON.parse(readFileSync(`${dir}/genesis.json`, 'utf8')) as { config: GenesisConfig }).config
+      const chain = loadChain(`${dir}/genesis.json`, { ethash: { mode: 'off' } })
       const forks = new Set<string>()
       const txTypes = new Set<number>()
       let blocks = 0
       for (const raw of chainBlocks(readFileSync(`${dir}/chain.rlp`))) {
         const { header, body } = decodeBlock(raw)
-        const fork = genesisFork(config, header)
-        const errors = validateBody(header, body, rulesAt(BigInt(config.chainId), fork), { recoverSenders: true })
+        const rules = chain.rulesAt(header.number, header.timestamp)
+        const fork = rules.fork
+        const errors = validateBody(header, body, rules, { recoverSenders: true })
         expect(errors.map((e) => e.message), `block ${header.number} (${fork})`).toEqual([])
         for (const tx of body.transactions()) txTypes.add(tx.type)
         forks.add(fork)

@@ -18,7 +18,8 @@ import {
 } from '../../src/validator/pool-blocks.js'
 import { WorkerPool, WorkerPoolError, WorkerPoolErrorCode, taskRef } from '../../src/validator/pool.js'
 import { PORTAL_BLOCKS, fixturePath, readPortalBlock } from '../fixtures.js'
-import { type GenesisConfig, PORTAL_FORK, genesisFork } from './body-fixture-forks.js'
+import { PORTAL_FORK } from './body-fixture-forks.js'
+import { loadChain } from '../../src/chain/chains.js'
 
 const TASKS = new URL('./pool-tasks.ts', import.meta.url)
 const echo = taskRef<{ value: number }, { value: number; threadId: number }>(TASKS, 'echo')
@@ -34,7 +35,7 @@ function realBlocks(): RawBlock<ForkContext>[] {
     return { header: hexToBytes(d.header), body: hexToBytes(d.body), receipts: hexToBytes(d.receipts), context: { chainId: 1n, fork: PORTAL_FORK[n] } }
   })
   const dir = fixturePath('go-ethereum', 'cmd', 'devp2p', 'internal', 'ethtest', 'testdata')
-  const config = (JSON.parse(readFileSync(`${dir}/genesis.json`, 'utf8')) as { config: GenesisConfig }).config
+  const spec = loadChain(`${dir}/genesis.json`, { ethash: { mode: 'off' } })
   const chain = readFileSync(`${dir}/chain.rlp`)
   for (let pos = 0; pos < chain.length && blocks.length < 150; ) {
     const item = readItem(chain, pos)
@@ -42,8 +43,9 @@ function realBlocks(): RawBlock<ForkContext>[] {
     const raw = rawOf(chain, item)
     const parts = listItems(raw, decodeItem(raw))
     const header = rawOf(raw, parts[0])
-    const fork = genesisFork(config, BlockHeader.decode(header))
-    blocks.push({ header, body: encodeListOfEncoded(parts.slice(1).map((p) => rawOf(raw, p))), context: { chainId: BigInt(config.chainId), fork } })
+    const decoded = BlockHeader.decode(header)
+    const rules = spec.rulesAt(decoded.number, decoded.timestamp)
+    blocks.push({ header, body: encodeListOfEncoded(parts.slice(1).map((p) => rawOf(raw, p))), context: { chainId: rules.chainId, fork: rules.fork, blob: rules.blob } })
   }
   return blocks
 }

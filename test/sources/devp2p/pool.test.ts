@@ -9,7 +9,7 @@ import { formatEnode, nodeIdHex } from '../../../src/sources/devp2p/enode.js'
 import type { Devp2pPool } from '../../../src/sources/devp2p/pool.js'
 import type { Devp2pServer } from '../../../src/sources/devp2p/testing/server.js'
 import { generateNodeKey, nodeIdOf } from '../../../src/sources/devp2p/transport.js'
-import { freePort } from '../../helpers/ethjs-client.js'
+import { freePort } from '../../helpers/net.js'
 import { poolFor, waitForPeers, waitUntil } from '../../helpers/devp2p-pool.js'
 import { startTestServer, testChain, TEST_STATUS } from '../../helpers/devp2p-server.js'
 

@@ -14,7 +14,8 @@ import { RpcEndpoint } from '../../../src/sources/rpc/endpoint.js'
 import { RpcError, RpcErrorCode } from '../../../src/sources/rpc/errors.js'
 import { RpcPool, type RpcPoolOptions } from '../../../src/sources/rpc/pool.js'
 import type { RawBlock, SourcePeer } from '../../../src/sources/types.js'
-import { freePort, startAnvil, type Anvil } from '../../helpers/anvil.js'
+import { startAnvil, type Anvil } from '../../helpers/anvil.js'
+import { freePort } from '../../helpers/net.js'
 import { generateChain } from '../../helpers/chain-gen.js'
 import {
   isProbe,
