@@ -5,7 +5,7 @@
  *
  *   npm run bench:sync-rpc [-- --blocks 1500 --stores lmdb,redis --profile --repeat 3
  *                             --syncer "<command with {rpc} {store} {to}>" --label NAME --fetch 10x2,20x4
- *                             --variants "|--recover-senders" (extra syncer flags per variant, '|'-separated)
+ *                             --variants="|--recover-senders" (extra syncer flags per variant, '|'-separated)
  *                             --only syncer|baselines --out results.json]
  *
  * Every client runs as a child process (bench/lib/harness.ts); the server runs in this process.
