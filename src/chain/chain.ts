@@ -15,13 +15,16 @@ export interface HeaderParams {
   /** The gas limit may move by less than parent/divisor per block (1024 on Ethereum). */
   gasLimitBoundDivisor: bigint
   /**
-   * 'eip1559': base fee from the parent (Ethereum); 'zero': always 0 (BSC); 'dev': EIP-1559 except
-   * that block 1 repeats the genesis base fee (Anvil and Hardhat start their fee market at block 1).
+   * 'eip1559': base fee from the parent (Ethereum); 'zero': always 0 (BSC); 'operator': any value
+   * (dev chains: Anvil starts its fee market at block 1, mines reorged blocks with the fee of the
+   * branch they replace, and lets the operator set the next base fee).
    */
-  baseFee: 'eip1559' | 'zero' | 'dev'
+  baseFee: 'eip1559' | 'zero' | 'operator'
+  /** Dev chains (Anvil, Hardhat) mine several blocks within one second with equal timestamps. */
+  sameSecondBlocks: boolean
 }
 
-export const ETHEREUM_HEADER_PARAMS: HeaderParams = { gasLimitBoundDivisor: 1024n, baseFee: 'eip1559' }
+export const ETHEREUM_HEADER_PARAMS: HeaderParams = { gasLimitBoundDivisor: 1024n, baseFee: 'eip1559', sameSecondBlocks: false }
 
 export interface ChainSpec {
   name: string

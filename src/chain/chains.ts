@@ -412,7 +412,7 @@ export function devChain(chainId: bigint, genesisHeaderRaw: Bytes, hardfork: Har
     genesisHeader: genesisHeaderRaw,
     consensus: merged ? new PosEngine() : new EthashEngine(opts.ethash ?? { mode: 'off' }),
     finalityDepth: merged ? FINALITY_DEPTH.pos : FINALITY_DEPTH.pow,
-    header: { baseFee: 'dev' },
+    header: { baseFee: 'operator', sameSecondBlocks: true },
   })
 }
 

@@ -130,3 +130,15 @@ export function resolveOptions(
   }
   return out
 }
+
+/** Markdown table of a command's options: flag, environment variable, config key, default, meaning. */
+export function optionsTable(specs: readonly OptionSpec[]): string {
+  const rows = specs.map((s) => {
+    const value = s.kind === 'bool' ? '' : ` ${s.valueName ?? 'VALUE'}`
+    const flag = `\`--${s.flag}${value}\`${s.negatable ? ` / \`--no-${s.flag}\`` : ''}${s.kind === 'list' ? ' (repeatable)' : ''}`
+    const def = s.defaultValue === undefined ? '' : `\`${JSON.stringify(s.defaultValue)}\``
+    const cells = [flag, `\`${envName(s.flag)}\``, `\`${camelCase(s.flag)}\``, def, s.description]
+    return `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`
+  })
+  return ['| flag | environment | config key | default | meaning |', '|---|---|---|---|---|', ...rows].join('\n')
+}

@@ -18,6 +18,7 @@ export class ProgressBar {
   }
 
   update(p: ProgressSnapshot, peers: number, force = false): void {
+    if (p.targetBlock <= 0) return // nothing meaningful to draw before the target is known
     const now = Date.now()
     if (!force && now - this.last < REDRAW_MS) return
     this.last = now

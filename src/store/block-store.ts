@@ -34,10 +34,16 @@ const SCAN_CHUNK = 256
 /** A reader re-reads when a reorg lands between its reads; this many times before giving up. */
 const READ_ATTEMPTS = 3
 
+/** Receipt lists already known to be in the stored form (the writer converts ahead of writeBatch). */
+const compactReceipts = new WeakSet<Bytes>()
+
 /** The compact eth/69 form the store keeps; eth/69 input is stored as received. */
 export function storedReceipts(raw: Bytes): Bytes {
+  if (compactReceipts.has(raw)) return raw
   const receipts = decodeBlockReceipts(raw)
-  return receipts.every((r) => r.encoding === 'eth69') ? raw : encodeReceiptsEth69(receipts)
+  const compact = receipts.every((r) => r.encoding === 'eth69') ? raw : encodeReceiptsEth69(receipts)
+  compactReceipts.add(compact)
+  return compact
 }
 
 function notLinked(message: string, details: Record<string, unknown>): StoreError {
@@ -134,7 +140,7 @@ export class BlockStore implements Store {
       if (!located) return undefined
       const { number, hash } = located
       const [header, body, receipts] = await this.kv.getMany([this.keys.header(hash), this.keys.body(hash), this.keys.receipts(hash)])
-      if (!header || !body || !receipts) {
+      if (!header || (!before.headersOnly && (!body || !receipts))) {
         throw new StoreError('STORE_CORRUPT', `committed block ${number} (${bytesToHex(hash)}) is missing its ${!header ? 'header' : !body ? 'body' : 'receipts'}`, {
           details: { number, hash: bytesToHex(hash) },
         })
@@ -183,6 +189,11 @@ export class BlockStore implements Store {
     const last = blocks[blocks.length - 1]
     const ops: KvOp[] = []
     const current = await this.progress()
+    if (current && current.headersOnly !== fields.headersOnly) {
+      throw new StoreError('STORE_MODE_MISMATCH', `the store holds ${current.headersOnly ? 'headers only' : 'full blocks'}; this sync writes ${fields.headersOnly ? 'headers only' : 'full blocks'} (use another store)`)
+    }
+    const incomplete = fields.headersOnly ? undefined : blocks.find((b) => !b.body || !b.receipts)
+    if (incomplete) throw new StoreError('STORE_INCOMPLETE_BLOCK', `block ${incomplete.number} has no ${incomplete.body ? 'receipts' : 'body'} and the store holds full blocks`)
     const firstBlock = current?.firstBlock ?? first.number
     if (!current) {
       // Mark where the chain starts before anything else, so a crash leaves a tail repairTail can find.
@@ -196,12 +207,10 @@ export class BlockStore implements Store {
       })
     }
     for (const b of blocks) {
-      ops.push(
-        { kind: 'put', key: this.keys.header(b.hash), value: b.header },
-        { kind: 'put', key: this.keys.body(b.hash), value: b.body },
-        { kind: 'put', key: this.keys.receipts(b.hash), value: storedReceipts(b.receipts) },
-        { kind: 'put', key: this.keys.number(b.hash), value: textValue(String(b.number)) },
-      )
+      ops.push({ kind: 'put', key: this.keys.header(b.hash), value: b.header })
+      if (b.body) ops.push({ kind: 'put', key: this.keys.body(b.hash), value: b.body })
+      if (b.receipts) ops.push({ kind: 'put', key: this.keys.receipts(b.hash), value: storedReceipts(b.receipts) })
+      ops.push({ kind: 'put', key: this.keys.number(b.hash), value: textValue(String(b.number)) })
     }
     for (const b of blocks) ops.push({ kind: 'put', key: this.keys.canonical(b.number), value: encodeHashValue(b.hash) })
     ops.push(this.commitOp({ ...fields, firstBlock, currentBlock: last.number, lastHash: last.hash }))

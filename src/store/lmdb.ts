@@ -51,7 +51,8 @@ function acquire(config: LmdbConfig): SharedEnv {
   }
   let db: RootDatabase<Buffer, string>
   try {
-    db = open<Buffer, string>({ path, encoding: 'binary', compression: false, readOnly: config.readOnly })
+    // noSubdir: false, or lmdb-js takes a directory whose name has a dot for a file name.
+    db = open<Buffer, string>({ path, noSubdir: false, encoding: 'binary', compression: false, readOnly: config.readOnly })
   } catch (err) {
     throw new StoreError('STORE_UNAVAILABLE', `lmdb ${config.url}: cannot open: ${errorMessage(err)}`, { cause: err, details: { url: config.url } })
   }

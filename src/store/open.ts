@@ -6,14 +6,15 @@
  * A `?prefix=P` query puts every key behind P (several chains in one Redis). The backend modules
  * are imported on demand, so a command using LMDB never loads ioredis and vice versa.
  */
+import type { ConnectionOptions } from 'node:tls'
 import { ConfigError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { BlockStore, type BlockStoreOptions } from './block-store.js'
 import type { KvBackend } from './kv.js'
 import { StoreKeys } from './keys.js'
-import type { Store } from './types.js'
+import type { ChainIdentity, Store } from './types.js'
 
-export const DEFAULT_STORE_URL = 'lmdb:./data'
+export { DEFAULT_STORE_URL } from './defaults.js'
 
 export type StoreLocation =
   | { kind: 'redis'; host: string; port: number; db: number; username?: string; password?: string; tls: boolean; prefix: string; display: string }
@@ -27,6 +28,14 @@ export interface OpenStoreOptions extends BlockStoreOptions {
   logger?: Logger
   connectTimeoutMs?: number
   commandTimeoutMs?: number
+  /** TLS options for rediss:// (e.g. `ca` for a private CA; NODE_EXTRA_CA_CERTS works too). */
+  tls?: ConnectionOptions
+  /**
+   * The chain this process syncs: recorded on first open; opening a store of another chain fails
+   * with STORE_CHAIN_MISMATCH (see Store.claimChain).
+   */
+  chain?: ChainIdentity
+  acceptForkConfigChange?: boolean
 }
 
 function badUrl(url: string, why: string): ConfigError {
@@ -89,6 +98,7 @@ export async function openBackend(location: StoreLocation, options: OpenStoreOpt
   const { RedisKv } = await import('./redis.js')
   return RedisKv.connect({
     ...location,
+    tls: location.tls && (options.tls ?? true),
     url: location.display,
     logger: options.logger,
     connectTimeoutMs: options.connectTimeoutMs,
@@ -99,5 +109,14 @@ export async function openBackend(location: StoreLocation, options: OpenStoreOpt
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
   const location = parseStoreUrl(url)
   const kv = await openBackend(location, options)
-  return new BlockStore(kv, new StoreKeys(options.prefix ?? location.prefix), options)
+  const store = new BlockStore(kv, new StoreKeys(options.prefix ?? location.prefix), options)
+  if (options.chain) {
+    try {
+      await store.claimChain(options.chain, { acceptForkConfigChange: options.acceptForkConfigChange })
+    } catch (err) {
+      await store.close()
+      throw err
+    }
+  }
+  return store
 }

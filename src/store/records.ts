@@ -59,6 +59,7 @@ export function encodeProgress(p: SyncProgress): Bytes {
       lastReorgDepth: p.lastReorgDepth,
       totalSynced: p.totalSynced,
       updatedAt: p.updatedAt,
+      ...(p.headersOnly ? { headersOnly: true } : {}),
     }),
   )
 }
@@ -80,6 +81,7 @@ export function decodeProgress(value: Bytes, key: string): SyncProgress {
     lastReorgDepth: intField(o, 'lastReorgDepth', key),
     totalSynced: intField(o, 'totalSynced', key),
     updatedAt: intField(o, 'updatedAt', key),
+    headersOnly: o.headersOnly === true,
   }
   return p
 }

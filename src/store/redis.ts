@@ -1,7 +1,8 @@
 /**
  * Redis / Pika / Kvrocks backend over one ioredis connection, restricted to the commands Pika and
- * Codis accept (GET, MGET, SET, SET NX, DEL, PING) sent as plain pipelines: no MULTI, Lua, SCAN,
- * HELLO, CLIENT SETINFO or ready-check INFO.
+ * Codis accept (GET, MGET, SET, SET NX, DEL, PING; AUTH and SELECT when configured) sent as plain
+ * pipelines: no MULTI, Lua, SCAN, HELLO, CLIENT SETINFO, ready-check INFO or QUIT. A test runs the
+ * store as a Redis ACL user allowed nothing else.
  *
  * Reconnects are explicit. ioredis would re-send unanswered commands after a reconnect and queue new
  * ones while offline; both could land on a restarted server that lost writes (AOF everysec drops up
@@ -9,6 +10,7 @@
  * reconnect bumps `epoch`, and writes carrying an older epoch are refused until the writer has
  * re-read the commit record on the new connection.
  */
+import type { ConnectionOptions } from 'node:tls'
 import { Redis, type RedisOptions } from 'ioredis'
 import { StoreError, errorMessage } from '../errors.js'
 import type { Logger } from '../logger.js'
@@ -21,7 +23,8 @@ export interface RedisConfig {
   db: number
   username?: string
   password?: string
-  tls: boolean
+  /** rediss://: TLS, with these options (e.g. a private CA) if given. */
+  tls: boolean | ConnectionOptions
   /** URL without credentials. */
   url: string
   connectTimeoutMs?: number
@@ -57,7 +60,7 @@ export class RedisKv implements KvBackend {
       db: config.db,
       username: config.username,
       password: config.password,
-      tls: config.tls ? {} : undefined,
+      tls: config.tls === false ? undefined : config.tls === true ? {} : config.tls,
       // Pika speaks RESP2 and has no HELLO / CLIENT SETINFO; the INFO ready check is pointless for it.
       protocol: 2,
       disableClientInfo: true,
@@ -155,11 +158,8 @@ export class RedisKv implements KvBackend {
     }
   }
 
+  /** Drops the connection (every write was awaited already; QUIT is not in Pika's safe subset). */
   async close(): Promise<void> {
-    try {
-      await this.redis.quit()
-    } catch {
-      this.redis.disconnect()
-    }
+    this.redis.disconnect()
   }
 }

@@ -13,9 +13,15 @@ export interface VerifiedBlock {
   parentHash: Bytes
   /** Header RLP as received. */
   header: Bytes
-  /** rlp([txs, ommers, withdrawals?]) as received. */
+  /** rlp([txs, ommers, withdrawals?]) as received; absent only in a headers-only store. */
+  body?: Bytes
+  /** The block's receipt list, eth/68 (with blooms) or eth/69 (without); stored as eth/69. Absent only in a headers-only store. */
+  receipts?: Bytes
+}
+
+/** A verified block with every part (what a full sync writes). */
+export interface FullBlock extends VerifiedBlock {
   body: Bytes
-  /** The block's receipt list, eth/68 (with blooms) or eth/69 (without); stored as eth/69. */
   receipts: Bytes
 }
 
@@ -51,6 +57,8 @@ export interface SyncProgress {
   totalSynced: number
   /** Wall-clock time (ms) of this record. */
   updatedAt: number
+  /** The store holds the verified header chain only (`sync --headers-only`): no bodies or receipts. */
+  headersOnly: boolean
 }
 
 /** The commit record fields the writer decides; the store fills in firstBlock, currentBlock and lastHash. */
@@ -67,8 +75,10 @@ export interface StoredBlock {
   number: number
   hash: Bytes
   header: Bytes
-  body: Bytes
-  receipts: Bytes
+  /** Absent in a headers-only store. */
+  body?: Bytes
+  /** Absent in a headers-only store. */
+  receipts?: Bytes
 }
 
 /** Whatever the store holds under one block hash, with no canonical check (verify reads these). */

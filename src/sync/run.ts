@@ -7,6 +7,7 @@ import type { Chain } from '../chain/chain.js'
 import { chainById, devChain, loadChain } from '../chain/chains.js'
 import { HARDFORKS, type Hardfork } from '../chain/forks.js'
 import { ProgressBar } from '../cli/progress-bar.js'
+import { identityOf } from '../cli/store-chain.js'
 import type { OptionValues } from '../cli/options.js'
 import { ConfigError, SyncerError, errorMessage } from '../errors.js'
 import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from '../logger.js'
@@ -57,8 +58,8 @@ export function toSyncConfig(v: OptionValues): SyncConfig {
   }
 }
 
-function parseLogLevel(v: string | undefined): LogLevel {
-  const level = (v ?? 'info') as LogLevel
+function parseLogLevel(v: string | undefined, progressBar: boolean): LogLevel {
+  const level = (v ?? (progressBar ? 'warn' : 'info')) as LogLevel
   if (!LOG_LEVELS.includes(level)) throw new ConfigError('BAD_OPTION', `--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${v}"`)
   return level
 }
@@ -93,13 +94,16 @@ async function wire(v: OptionValues, log: Logger, opened: Array<{ stop(): Promis
   const rpcUrls = list(v.rpc)
   const peers = list(v.peer)
   const bootnodes = list(v.bootnode)
-  const discovery = v.discovery === true || bootnodes.length > 0
-  if (rpcUrls.length === 0 && peers.length === 0 && !discovery) {
-    throw new ConfigError('NO_SOURCES', 'give at least one source: --rpc URL, --peer ENODE, or --discovery / --bootnode ENODE')
-  }
   const ethash = { mode: parseEthash(str(v.ethash)) }
   const chainArg = str(v.chain)
   let chain: Chain | undefined = chainArg ? loadChain(chainArg, { ethash }) : undefined
+  // Like geth: with no source named, find peers through discovery from the chain's bootnodes.
+  const noSources = rpcUrls.length === 0 && peers.length === 0
+  const discovery = v.discovery === true || bootnodes.length > 0 || (noSources && (chain?.bootnodes.length ?? 0) > 0)
+  if (noSources && !discovery) {
+    throw new ConfigError('NO_SOURCES', 'give at least one source: --rpc URL, --peer ENODE, --bootnode ENODE, or --chain with default bootnodes')
+  }
+  let devHardfork: Hardfork | undefined
   const pools: SourcePool[] = []
   if (rpcUrls.length > 0) {
     const rpc = new RpcPool({ urls: rpcUrls, expectedChainId: chain?.chainId, logger: log })
@@ -111,15 +115,15 @@ async function wire(v: OptionValues, log: Logger, opened: Array<{ stop(): Promis
       chain = chainById(chainId, { ethash })
       if (!chain) {
         const genesis = await rpc.peers()[0].genesisHeader()
-        chain = devChain(chainId, genesis, parseHardfork(str(v.hardfork)), { ethash })
+        devHardfork = parseHardfork(str(v.hardfork))
+        chain = devChain(chainId, genesis, devHardfork, { ethash })
         log.info({ chainId: String(chainId), hardfork: str(v.hardfork) }, "unknown chain id: treating it as a dev chain with the source's genesis")
       }
     }
   }
   chain ??= loadChain('mainnet', { ethash })
-  const store = await openStore(str(v.store) ?? 'lmdb:./data', { logger: log })
+  const store = await openStore(str(v.store) ?? 'lmdb:./data', { logger: log, chain: identityOf(chain, devHardfork) })
   opened.push(store)
-  await store.claimChain({ name: chain.name, chainId: chain.chainId, genesisHash: chain.genesis.hash })
   const stored = await store.head()
   const headBlock = stored && (await store.block(stored.number))
   const headHeader = headBlock ? BlockHeader.decode(headBlock.header) : chain.genesisHeader
@@ -151,10 +155,11 @@ async function wire(v: OptionValues, log: Logger, opened: Array<{ stop(): Promis
 }
 
 export async function runSync(v: OptionValues): Promise<number> {
+  const bar = v.progress === false ? undefined : ProgressBar.forStderr()
   let log: Logger
   let config: SyncConfig
   try {
-    log = createLogger(parseLogLevel(str(v.logLevel)))
+    log = createLogger(parseLogLevel(str(v.logLevel), bar !== undefined))
     config = toSyncConfig(v)
     assertFastCrypto(v.allowSlowCrypto === true)
   } catch (err) {
@@ -178,7 +183,6 @@ export async function runSync(v: OptionValues): Promise<number> {
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
-  const bar = v.progress === false ? undefined : ProgressBar.forStderr()
   let barTimer: NodeJS.Timeout | undefined
   try {
     const wiring = await wire(v, log, opened)

@@ -8,6 +8,7 @@
  * run in order on this thread; verified blocks go to the writer, whose bounded buffer pushes back.
  * Memory is one budget: the download window is released only when blocks are accepted.
  */
+import { setTimeout as delay } from 'node:timers/promises'
 import type { Chain } from '../chain/chain.js'
 import { DivergenceError, Downloader, type DownloadedBlock, type DownloaderConfig } from '../downloader/downloader.js'
 import { ConfigError, SourceError, errorMessage } from '../errors.js'
@@ -24,9 +25,12 @@ import { type SyncConfig, validateSyncConfig } from './config.js'
 import { ProgressTracker, type ProgressSnapshot } from './progress.js'
 import { type CommonAncestor, DeepReorgError, findCommonAncestor } from './reorg.js'
 import { ValidateStage, type StageResult } from './validate-stage.js'
+import { detectConflict } from '../validator/segment.js'
 
 /** Blocks per validation task: large enough to amortise the thread hop, small enough to keep all workers busy. */
 const VALIDATION_BATCH = 16
+/** While following the head, how often the source's block at our height is compared with ours. */
+const SAME_HEIGHT_CHECK_MS = 2_000
 /** How long to wait for the first source to report a head before giving up. */
 const SOURCE_WAIT_MS = 60_000
 
@@ -161,6 +165,7 @@ export class Syncer {
     this.stage = new ValidateStage({ chain, recoverSenders: this.config.recoverSenders, threads: headersOnly ? 0 : this.config.validationThreads })
     this.writer = await BlockWriter.open(store, {
       batchSize: this.config.batchSize,
+      headersOnly,
       batchTimeoutMs: this.config.batchTimeoutMs,
       bufferSize: this.config.writeBufferBlocks,
       // A third of the budget: the rest is the download window and blocks being validated.
@@ -228,6 +233,10 @@ export class Syncer {
     const { store, chain } = this.opts
     const from = this.config.startBlock
     const commit = await store.progress()
+    const headersOnly = this.config.mode === 'headers-only'
+    if (commit && commit.headersOnly !== headersOnly) {
+      throw new ConfigError('STORE_MODE_MISMATCH', `the store holds ${commit.headersOnly ? 'headers only' : 'full blocks'}; a ${headersOnly ? 'headers-only' : 'full'} sync needs another store`)
+    }
     this.target = this.config.targetBlock || this.bestHead()?.number || 0
     this.writer!.setTarget(this.target)
     if (commit && commit.currentBlock >= from - 1 && (this.config.targetBlock === 0 || commit.currentBlock <= this.config.targetBlock)) {
@@ -253,9 +262,13 @@ export class Syncer {
   private async writeGenesis(): Promise<void> {
     const { chain } = this.opts
     const g = chain.genesisHeader
-    const body = g.withdrawalsRoot === undefined ? Uint8Array.of(0xc2, 0xc0, 0xc0) : Uint8Array.of(0xc3, 0xc0, 0xc0, 0xc0)
-    if (!equalBytes(g.receiptsRoot, EMPTY_TRIE_ROOT)) throw new ConfigError('BAD_GENESIS', 'genesis block has receipts')
-    await this.writer!.write({ number: 0, hash: g.hash, parentHash: g.parentHash, header: g.raw, body, receipts: Uint8Array.of(0xc0) })
+    if (this.config.mode === 'headers-only') {
+      await this.writer!.write({ number: 0, hash: g.hash, parentHash: g.parentHash, header: g.raw })
+    } else {
+      const body = g.withdrawalsRoot === undefined ? Uint8Array.of(0xc2, 0xc0, 0xc0) : Uint8Array.of(0xc3, 0xc0, 0xc0, 0xc0)
+      if (!equalBytes(g.receiptsRoot, EMPTY_TRIE_ROOT)) throw new ConfigError('BAD_GENESIS', 'genesis block has receipts')
+      await this.writer!.write({ number: 0, hash: g.hash, parentHash: g.parentHash, header: g.raw, body, receipts: Uint8Array.of(0xc0) })
+    }
     await this.writer!.flush()
   }
 
@@ -305,9 +318,11 @@ export class Syncer {
     })
     this.downloader = downloader
     downloader.start()
+    const sameHeight = this.config.follow ? setInterval(() => void this.checkSameHeight(downloader), SAME_HEIGHT_CHECK_MS) : undefined
     try {
       await this.pump(downloader)
     } finally {
+      clearInterval(sameHeight)
       downloader.stop()
     }
     await this.writer!.flush()
@@ -328,6 +343,8 @@ export class Syncer {
       while (pending.length < maxBatches && divergence === undefined) {
         let blocks: DownloadedBlock[]
         if (pending.length === 0) {
+          // Caught up with the target (following the head): commit now rather than after the batch timeout.
+          if (downloader.stats().handed > this.target) await this.writer!.flush()
           let first: DownloadedBlock | undefined
           try {
             first = await downloader.next()
@@ -354,6 +371,26 @@ export class Syncer {
       if (rejected) pending.length = 0 // queued batches hold blocks above the rejected one
     }
     if (divergence !== undefined) throw divergence
+  }
+
+  /**
+   * Stored-vs-new hash at the same height: while following the head, the best source's block at our
+   * committed height must be ours. A same-height reorg (no new block on top yet) shows only here.
+   */
+  private async checkSameHeight(downloader: Downloader): Promise<void> {
+    const committed = this.writer?.head()
+    const best = this.bestHead()
+    if (!committed || !best || best.number > committed.number + 1 || downloader.stats().handed <= committed.number) return
+    try {
+      const [raw] = await best.peer.getHeaders({ start: committed.number, count: 1 }, { signal: this.abort.signal, timeoutMs: 5_000 })
+      if (!raw) return
+      const theirs = BlockHeader.decode(raw)
+      if (theirs.number === committed.number && detectConflict(committed.hash, theirs.hash, committed.number)) {
+        downloader.abort(new DivergenceError(committed.number, [best.peer.id]))
+      }
+    } catch (err) {
+      this.log.debug({ source: best.peer.id, err: errorMessage(err) }, 'same-height check failed')
+    }
   }
 
   /** Writes verified blocks; on a failure, reports it. Returns true when a block was rejected. */
@@ -473,17 +510,11 @@ export class Syncer {
 }
 
 function toVerifiedBlock(b: DownloadedBlock): VerifiedBlock {
-  if (b.body === undefined || b.receipts === undefined) throw new ConfigError('HEADERS_ONLY_UNSUPPORTED', 'headers-only blocks cannot be stored yet')
   return { number: b.number, hash: b.header.hash, parentHash: b.header.parentHash, header: b.header.raw, body: b.body, receipts: b.receipts }
 }
 
+/** Waits `ms`, or less when `signal` aborts (never rejects; the listener is removed either way). */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms)
-    signal.addEventListener('abort', () => {
-      clearTimeout(t)
-      resolve()
-    }, { once: true })
-  })
+  return delay(ms, undefined, { signal }).catch(() => undefined)
 }
 

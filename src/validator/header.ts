@@ -144,10 +144,11 @@ export const checkParentHash: ParentCheck = ({ header, parent }) =>
     ? undefined
     : fail(HEADER_ERRORS.PARENT_HASH, `parentHash ${bytesToHex(header.parentHash)} is not the parent's hash ${bytesToHex(parent.hash)}`)
 
-export const checkTimestamp: ParentCheck = ({ header, parent }) =>
-  header.timestamp > parent.timestamp
-    ? undefined
-    : fail(HEADER_ERRORS.TIMESTAMP, `timestamp ${header.timestamp} is not after the parent's ${parent.timestamp}`)
+export const checkTimestamp: ParentCheck = ({ header, parent, ctx }) => {
+  if (header.timestamp > parent.timestamp) return undefined
+  if (ctx.chain.headerParams.sameSecondBlocks && header.timestamp === parent.timestamp) return undefined
+  return fail(HEADER_ERRORS.TIMESTAMP, `timestamp ${header.timestamp} is not after the parent's ${parent.timestamp}`)
+}
 
 /** The gas limit moves by less than parent/1024 per block (doubling target at the London block). */
 export const checkGasLimitBounds: ParentCheck = ({ header, parent, ctx, rules }) => {
@@ -163,9 +164,9 @@ export const checkBaseFee: ParentCheck = ({ header, parent, ctx, rules }) => {
   if (!rules.isActive('london') || header.baseFeePerGas === undefined) return undefined
   let want: bigint
   const mode = ctx.chain.headerParams.baseFee
+  if (mode === 'operator') return undefined
   if (mode === 'zero') want = 0n
   else if (parent.baseFeePerGas === undefined) want = INITIAL_BASE_FEE
-  else if (mode === 'dev' && parent.number === 0) want = parent.baseFeePerGas
   else want = nextBaseFee(parent, parent.baseFeePerGas)
   if (header.baseFeePerGas === want) return undefined
   return fail(HEADER_ERRORS.BASE_FEE, `baseFeePerGas ${header.baseFeePerGas}, expected ${want}`, { have: header.baseFeePerGas.toString(), want: want.toString() })

@@ -25,6 +25,8 @@ import type { Head, ProgressFields, Store, SyncProgress, VerifiedBlock } from '.
 export interface WriterOptions {
   /** Blocks per batch (SPEC: 100). */
   batchSize?: number
+  /** The sync stores the verified header chain only (blocks come without body and receipts). */
+  headersOnly?: boolean
   /** A partial batch is written after this long (SPEC: 5 s). */
   batchTimeoutMs?: number
   /** Requests the buffer holds before `write` waits (SPEC: 500). */
@@ -101,6 +103,8 @@ export const WRITER_DEFAULTS = {
   redoWindowBytes: 256 * 1024 * 1024,
 } as const
 
+const SPEED_WINDOW_MS = 30_000
+
 type Entry =
   | { kind: 'block'; block: VerifiedBlock; bytes: number }
   | { kind: 'rewind'; ancestor: number; done: Deferred<Head> }
@@ -124,7 +128,7 @@ function deferred<T>(): Deferred<T> {
 }
 
 function blockBytes(b: VerifiedBlock): number {
-  return b.header.length + b.body.length + b.receipts.length
+  return b.header.length + (b.body?.length ?? 0) + (b.receipts?.length ?? 0)
 }
 
 function sameHead(a: Head | undefined, b: Head | undefined): boolean {
@@ -184,8 +188,8 @@ export class BlockWriter {
   private targetBlock: number
   private startBlock: number | undefined
   private readonly startTime = Date.now()
-  private speed = 0
-  private lastCommitTime = Date.now()
+  /** (time, blocks written) samples of the last SPEED_WINDOW_MS, for the speed in the commit record. */
+  private readonly speedSamples: Array<{ time: number; blocks: number }>
   private reorgCount: number
   private lastReorgDepth: number
   private totalSynced: number
@@ -228,6 +232,7 @@ export class BlockWriter {
     this.reorgCount = progress?.reorgCount ?? 0
     this.lastReorgDepth = progress?.lastReorgDepth ?? 0
     this.totalSynced = progress?.totalSynced ?? 0
+    this.speedSamples = [{ time: this.startTime, blocks: this.totalSynced }]
     this.loop = this.run()
   }
 
@@ -339,11 +344,12 @@ export class BlockWriter {
         } else {
           try {
             await this.drain()
-            if (entry.kind === 'rewind') entry.done.resolve(await this.rewind(entry.ancestor))
+            if (entry.kind === 'rewind') entry.done.resolve(await this.requestedRewind(entry.ancestor))
             else entry.done.resolve()
           } catch (err) {
             entry.done.reject(err)
-            throw err
+            // A rewind the store refuses (above the head, below its first block) fails that request only.
+            if (!(err instanceof StoreError && err.code === 'STORE_BAD_REWIND')) throw err
           }
         }
       }
@@ -391,7 +397,7 @@ export class BlockWriter {
   private async dispatch(): Promise<void> {
     if (this.batch.length === 0) return
     // Prepare while the previous batch is still being written.
-    const blocks = this.batch.map((b) => ({ ...b, receipts: storedReceipts(b.receipts) }))
+    const blocks = this.batch.map((b) => (b.receipts ? { ...b, receipts: storedReceipts(b.receipts) } : b))
     const bytes = this.batchBytes
     this.batch = []
     this.batchBytes = 0
@@ -425,7 +431,6 @@ export class BlockWriter {
     const durationMs = Date.now() - started
     this.totalSynced += blocks.length
     this.firstBlock ??= blocks[0].number
-    this.lastCommitTime = Date.now()
     this.remember(blocks, bytes)
     Object.assign(this.stats, {
       blocksWritten: this.stats.blocksWritten + blocks.length,
@@ -436,6 +441,11 @@ export class BlockWriter {
     })
     this.log.debug({ from: blocks[0].number, to: last.number, bytes, durationMs, attempts }, 'batch committed')
     this.options.onBatch?.({ blocks: blocks.length, bytes, durationMs, attempts, head, progress: progress ?? this.progressFields(0, 0) })
+  }
+
+  /** `rewindTo`: the committed head itself is a no-op, anything else a rewind. */
+  private async requestedRewind(ancestor: number): Promise<Head> {
+    return this.committed?.number === ancestor ? this.committed : this.rewind(ancestor)
   }
 
   /** Rewinds the store to `ancestor` (the writer must be drained). */
@@ -465,23 +475,28 @@ export class BlockWriter {
     return hash && { number: n, hash }
   }
 
+  /** Blocks per second over the last SPEED_WINDOW_MS (steady enough for an ETA, quick to follow changes). */
+  private speed(now: number, blocks: number): number {
+    const samples = this.speedSamples
+    samples.push({ time: now, blocks })
+    while (samples.length > 2 && now - samples[1].time >= SPEED_WINDOW_MS) samples.shift()
+    const oldest = samples[0]
+    return (blocks - oldest.blocks) / Math.max((now - oldest.time) / 1000, 0.001)
+  }
+
   private progressFields(newBlocks: number, rewindDepth: number): ProgressFields {
     const now = Date.now()
-    if (newBlocks > 0) {
-      const rate = newBlocks / Math.max((now - this.lastCommitTime) / 1000, 0.001)
-      // Exponential average over recent batches: steady enough for an ETA, quick to follow changes.
-      this.speed = this.speed === 0 ? rate : 0.8 * this.speed + 0.2 * rate
-    }
     const head = (this.committed?.number ?? 0) + newBlocks
     return {
       targetBlock: Math.max(this.targetBlock, head),
       startBlock: this.startBlock ?? head,
       startTime: this.startTime,
-      speed: this.speed,
+      speed: this.speed(now, this.totalSynced + newBlocks),
       reorgCount: this.reorgCount + (rewindDepth > 0 ? 1 : 0),
       lastReorgDepth: rewindDepth > 0 ? rewindDepth : this.lastReorgDepth,
       totalSynced: this.totalSynced + newBlocks,
       updatedAt: now,
+      headersOnly: this.options.headersOnly ?? false,
     }
   }
 

@@ -9,7 +9,7 @@ import { relative } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { BlocktestBlockLine, BlocktestHeadLine } from '../../src/cli/commands/blocktest.js'
 import { fixturePath } from '../fixtures.js'
-import { ensureBuilt, runCli } from './built-cli.js'
+import { ensureBuilt, runCli } from '../helpers/cli.js'
 
 const SUITES = ['ethereum-tests', 'ethereum-legacytests'] as const
 const DIRS = [fixturePath('ethereum-tests', 'BlockchainTests'), fixturePath('ethereum-legacytests', 'Constantinople', 'BlockchainTests')]

@@ -7,7 +7,7 @@ import { bytesToHex, hexToBytes } from '../../src/primitives/bytes.js'
 import { encodeListOfEncoded, listItems, rawOf, readItem } from '../../src/primitives/rlp.js'
 import { fixturePath, readFixtureJson, readPortalBlock } from '../fixtures.js'
 import { headerRlpFromJson } from '../chain/json-header.js'
-import { ensureBuilt, runCli } from './built-cli.js'
+import { ensureBuilt, runCli } from '../helpers/cli.js'
 
 const block = readPortalBlock(19426587)
 const parent = readPortalBlock(19426586)

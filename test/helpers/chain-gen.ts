@@ -91,10 +91,10 @@ export interface ChainGenSummary {
 const GWEI = 1_000_000_000n
 const FEES = { gasPrice: toHex(20n * GWEI), maxFeePerGas: toHex(20n * GWEI), maxPriorityFeePerGas: toHex(GWEI) }
 /** Explicit gas for each kind: estimation would fail on reverts and cost a round trip per tx. */
-const GAS = { call: 100_000n, create: 250_000n, failedCreate: 80_000n, setCodePerAuth: 25_000n }
+export const GAS = { call: 100_000n, create: 250_000n, failedCreate: 80_000n, setCodePerAuth: 25_000n }
 
 /** mulberry32: a small deterministic PRNG. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0
   return () => {
     a = (a + 0x6d2b79f5) >>> 0
@@ -105,7 +105,7 @@ function prng(seed: number): () => number {
   }
 }
 
-function pickKind(mix: TxMix, r: number): TxKind {
+export function pickKind(mix: TxMix, r: number): TxKind {
   const total = Object.values(mix).reduce((a, b) => a + b, 0)
   let x = r * total
   for (const [kind, w] of Object.entries(mix) as Array<[TxKind, number]>) {
@@ -115,7 +115,7 @@ function pickKind(mix: TxMix, r: number): TxKind {
   return 'dynamic'
 }
 
-const word = (v: bigint): Hex => toHex(v, { size: 32 })
+export const word = (v: bigint): Hex => toHex(v, { size: 32 })
 
 type Client = Pick<Anvil, 'rpc' | 'batch'>
 

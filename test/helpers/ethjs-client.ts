@@ -7,6 +7,7 @@
  *  - `startEthjsClient(name)` copies the cached dir (so several identical peers can run), starts the
  *    client on free 127.0.0.1 ports with discovery off, and reads its enode from `admin_nodeInfo`;
  *  - `client.stop()` kills it by PID and waits for the exit.
+ * Besides geth's fixture chains (by name) any `ClientChain` works, e.g. the generated demo chain.
  * The client's GetReceipts serving is fixed by `patches/@ethereumjs+client+0.10.5.patch`.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -14,7 +15,7 @@ import { createHash } from 'node:crypto'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { createCommonFromGethGenesis } from '@ethereumjs/common'
 import { bytesToHex, hexToBytes, type Bytes } from '../../src/primitives/bytes.js'
 import type { ForkId } from '../../src/sources/devp2p/messages.js'
@@ -34,12 +35,18 @@ const PATCH_FILE = join(REPO_ROOT, 'patches', '@ethereumjs+client+0.10.5.patch')
 const IMPORT_TIMEOUT_MS = 240_000
 const START_TIMEOUT_MS = 90_000
 
-export interface ChainFixture {
-  name: ChainName
+/** A chain the client can import (genesis.json, chain.rlp) and the head the import must reach. */
+export interface ClientChain {
+  name: string
   genesisPath: string
   chainRlpPath: string
-  networkId: bigint
   genesisHash: Bytes
+  head: { number: number; hash: Bytes }
+}
+
+export interface ChainFixture extends ClientChain {
+  name: ChainName
+  networkId: bigint
   head: { number: number; hash: Bytes; timestamp: number }
   /** Fork id at the head, computed with @ethereumjs/common (the client announces the same). */
   forkId: ForkId
@@ -75,7 +82,7 @@ function cacheRoot(): string {
   return process.env.EVM_SYNCER_TEST_CACHE ?? join(tmpdir(), 'evm-syncer-test-cache')
 }
 
-function cacheKey(f: ChainFixture): string {
+function cacheKey(f: ClientChain): string {
   const h = createHash('sha256')
   h.update(readFileSync(f.genesisPath))
   h.update(readFileSync(f.chainRlpPath))
@@ -126,13 +133,13 @@ interface Spawned {
   logPath: string
 }
 
-function spawnClient(f: ChainFixture, dataDir: string, workDir: string, rlpxPort: number, rpcPort: number, importChain: boolean): Spawned {
+function spawnClient(f: ClientChain, dataDir: string, workDir: string, rlpxPort: number, rpcPort: number, importChain: boolean): Spawned {
   const logPath = join(workDir, 'client.log')
   const log = openSync(logPath, 'a')
   const args = [
     CLIENT_CLI,
-    '--gethGenesis', f.genesisPath,
-    ...(importChain ? ['--loadBlocksFromRlp', f.chainRlpPath] : []),
+    '--gethGenesis', resolve(f.genesisPath),
+    ...(importChain ? ['--loadBlocksFromRlp', resolve(f.chainRlpPath)] : []),
     '--dataDir', dataDir,
     '--port', String(rlpxPort),
     '--extIP', '127.0.0.1',
@@ -205,13 +212,15 @@ async function withLock<T>(lockDir: string, done: () => boolean, work: () => Pro
   }
 }
 
-/** Path of a data dir that has imported and executed the chain (prepared once, then cached). */
-export async function prepareEthjsDataDir(name: ChainName): Promise<string> {
-  const f = chainFixture(name)
-  mkdirSync(cacheRoot(), { recursive: true })
-  const target = join(cacheRoot(), `ethjs-${name}-${cacheKey(f)}`)
+const resolveChain = (chain: ChainName | ClientChain): ClientChain => (typeof chain === 'string' ? chainFixture(chain) : chain)
+
+/** Path of a data dir that has imported and executed the chain (prepared once, then cached in `cacheDir`). */
+export async function prepareEthjsDataDir(chain: ChainName | ClientChain, cacheDir = cacheRoot()): Promise<string> {
+  const f = resolveChain(chain)
+  mkdirSync(cacheDir, { recursive: true })
+  const target = join(cacheDir, `ethjs-${f.name}-${cacheKey(f)}`)
   await withLock(`${target}.lock`, () => existsSync(target), async () => {
-    const workDir = mkdtempSync(join(cacheRoot(), `prepare-${name}-`))
+    const workDir = mkdtempSync(join(cacheDir, `prepare-${f.name}-`))
     const dataDir = join(workDir, 'data')
     const [rlpxPort, rpcPort] = [await freePort(), await freePort()]
     const s = spawnClient(f, dataDir, workDir, rlpxPort, rpcPort, true)
@@ -219,7 +228,7 @@ export async function prepareEthjsDataDir(name: ChainName): Promise<string> {
       await waitForRpc(s, rpcPort, IMPORT_TIMEOUT_MS)
       const head = (await rpcCall(rpcPort, 'eth_getBlockByNumber', ['latest', false])) as { number: string; hash: string }
       if (Number(head.number) !== f.head.number || head.hash !== bytesToHex(f.head.hash)) {
-        throw new Error(`imported head ${head.number} ${head.hash} differs from headblock.json`)
+        throw new Error(`imported head ${head.number} ${head.hash} is not the chain's head ${f.head.number} ${bytesToHex(f.head.hash)}`)
       }
     } finally {
       // Graceful stop: the cached LevelDB must be flushed.
@@ -231,21 +240,23 @@ export async function prepareEthjsDataDir(name: ChainName): Promise<string> {
   return target
 }
 
-export interface EthjsClient {
+export interface EthjsClient<C extends ClientChain = ChainFixture> {
   readonly pid: number
   readonly enode: string
   readonly rlpxPort: number
   readonly rpcPort: number
-  readonly fixture: ChainFixture
+  readonly fixture: C
   rpc(method: string, params?: unknown[]): Promise<unknown>
   /** Kills the client by PID, waits for it to exit and removes its data dir copy. */
   stop(): Promise<void>
 }
 
-export async function startEthjsClient(name: ChainName): Promise<EthjsClient> {
-  const f = chainFixture(name)
-  const cached = await prepareEthjsDataDir(name)
-  const workDir = mkdtempSync(join(tmpdir(), `ethjs-${name}-`))
+export function startEthjsClient(chain: ChainName, cacheDir?: string): Promise<EthjsClient>
+export function startEthjsClient<C extends ClientChain>(chain: C, cacheDir?: string): Promise<EthjsClient<C>>
+export async function startEthjsClient(chain: ChainName | ClientChain, cacheDir = cacheRoot()): Promise<EthjsClient<ClientChain>> {
+  const f = resolveChain(chain)
+  const cached = await prepareEthjsDataDir(f, cacheDir)
+  const workDir = mkdtempSync(join(tmpdir(), `ethjs-${f.name}-`))
   const dataDir = join(workDir, 'data')
   cpSync(cached, dataDir, { recursive: true })
   const [rlpxPort, rpcPort] = [await freePort(), await freePort()]

@@ -10,7 +10,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createConnection, createServer } from 'node:net'
+import { createConnection, createServer, type Socket } from 'node:net'
+import { connect as tlsConnect } from 'node:tls'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -24,6 +25,8 @@ export interface RedisServerOptions {
   args?: string[]
   /** How long to wait for the server to answer PING (ms). */
   startTimeoutMs?: number
+  /** Serve TLS only (rediss://) on the port, with these PEM files; clients need not present a certificate. */
+  tls?: { certFile: string; keyFile: string; caFile: string }
 }
 
 export async function freePort(): Promise<number> {
@@ -40,9 +43,11 @@ export async function freePort(): Promise<number> {
 }
 
 /** One RESP PING; resolves true on +PONG, false on anything else (refused, -LOADING, timeout). */
-function ping(port: number, password: string | undefined): Promise<boolean> {
+function ping(port: number, password: string | undefined, tls: RedisServerOptions['tls']): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port })
+    const socket: Socket = tls
+      ? tlsConnect({ host: '127.0.0.1', port, ca: readFileSync(tls.caFile) })
+      : createConnection({ host: '127.0.0.1', port })
     let reply = ''
     const done = (ok: boolean) => {
       socket.destroy()
@@ -50,7 +55,7 @@ function ping(port: number, password: string | undefined): Promise<boolean> {
     }
     socket.setTimeout(1000, () => done(false))
     socket.on('error', () => done(false))
-    socket.on('connect', () => {
+    socket.on(tls ? 'secureConnect' : 'connect', () => {
       const auth = password === undefined ? '' : `*2\r\n$4\r\nAUTH\r\n$${Buffer.byteLength(password)}\r\n${password}\r\n`
       socket.write(`${auth}*1\r\n$4\r\nPING\r\n`)
     })
@@ -81,7 +86,7 @@ export class RedisServer {
   }
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`
+    return `${this.options.tls ? 'rediss' : 'redis'}://127.0.0.1:${this.port}`
   }
 
   get pid(): number | undefined {
@@ -100,10 +105,14 @@ export class RedisServer {
 
   private async launch(): Promise<void> {
     const persistence = this.options.aof ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no']
+    const tls = this.options.tls
+    const listen = tls
+      ? ['--port', '0', '--tls-port', String(this.port), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', 'no']
+      : ['--port', String(this.port)]
     const child = spawn(
       'redis-server',
       [
-        '--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', ...persistence,
+        ...listen, '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', ...persistence,
         '--daemonize', 'no', '--logfile', join(this.dir, 'redis.log'), ...(this.options.args ?? []),
       ],
       { stdio: 'ignore' },
@@ -113,7 +122,7 @@ export class RedisServer {
     const exitedEarly = this.exited.then(() => 'exited' as const)
     const deadline = Date.now() + (this.options.startTimeoutMs ?? 20_000)
     while (Date.now() < deadline) {
-      const state = await Promise.race([ping(this.port, this.password()).then((ok) => (ok ? 'up' : 'down')), exitedEarly])
+      const state = await Promise.race([ping(this.port, this.password(), this.options.tls).then((ok) => (ok ? 'up' : 'down')), exitedEarly])
       if (state === 'up') return
       if (state === 'exited') {
         this.child = undefined

@@ -48,6 +48,7 @@ export function fields(overrides: Partial<ProgressFields> = {}): ProgressFields 
     lastReorgDepth: 0,
     totalSynced: 0,
     updatedAt: 0,
+    headersOnly: false,
     ...overrides,
   }
 }

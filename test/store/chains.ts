@@ -14,10 +14,10 @@ import { decodeBlock } from '../../src/primitives/body.js'
 import { type Bytes, bigIntToBytes, hexToBytes } from '../../src/primitives/bytes.js'
 import { BlockHeader } from '../../src/primitives/header.js'
 import { type RlpTree, decodeTree, encode, encodeListOfEncoded, rawOf, readItem } from '../../src/primitives/rlp.js'
-import type { VerifiedBlock } from '../../src/store/types.js'
+import type { FullBlock } from '../../src/store/types.js'
 import { REPO_ROOT, fixturePath, readPortalBlock } from '../fixtures.js'
 
-export function verifiedBlock(header: Bytes, body: Bytes, receipts: Bytes): VerifiedBlock {
+export function verifiedBlock(header: Bytes, body: Bytes, receipts: Bytes): FullBlock {
   const h = BlockHeader.decode(header)
   return { number: h.number, hash: h.hash, parentHash: h.parentHash, header, body, receipts }
 }
@@ -33,10 +33,10 @@ function items(buf: Bytes): Bytes[] {
   return out
 }
 
-let devp2p: VerifiedBlock[] | undefined
+let devp2p: FullBlock[] | undefined
 
 /** geth's devp2p test chain, blocks 1..600; block 1's parent is the genesis. */
-export function devp2pChain(): VerifiedBlock[] {
+export function devp2pChain(): FullBlock[] {
   if (devp2p) return devp2p
   const chain = new Uint8Array(readFileSync(fixturePath('go-ethereum', 'cmd', 'devp2p', 'internal', 'ethtest', 'testdata', 'chain.rlp')))
   const receipts = items(new Uint8Array(gunzipSync(readFileSync(join(REPO_ROOT, 'test', 'store', 'fixtures', 'devp2p-chain-receipts.rlp.gz')))))
@@ -48,7 +48,7 @@ export function devp2pChain(): VerifiedBlock[] {
   return devp2p
 }
 
-export function portalBlock(n: number): VerifiedBlock {
+export function portalBlock(n: number): FullBlock {
   const data = readPortalBlock(n)
   return verifiedBlock(hexToBytes(data.header), hexToBytes(data.body), hexToBytes(data.receipts))
 }
@@ -84,9 +84,9 @@ export interface BranchOptions {
 }
 
 /** `count` linked blocks on top of `parent`, with bodies and receipts whose roots match their headers. */
-export function branch(parent: { number: number; hash: Bytes }, count: number, options: BranchOptions = {}): VerifiedBlock[] {
+export function branch(parent: { number: number; hash: Bytes }, count: number, options: BranchOptions = {}): FullBlock[] {
   const { txCount = 4, logs = 8, distinctBodies = 4, salt = 0, eth68 = false } = options
-  const out: VerifiedBlock[] = []
+  const out: FullBlock[] = []
   let prev = parent
   for (let i = 0; i < count; i++) {
     const t = template(i % distinctBodies, txCount, logs)

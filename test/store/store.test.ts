@@ -6,21 +6,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { StoreError } from '../../src/errors.js'
 import { bytesToHex, equalBytes } from '../../src/primitives/bytes.js'
 import { decodeBlockReceipts, encodeReceiptsEth68 } from '../../src/primitives/receipt.js'
-import { BlockStore } from '../../src/store/block-store.js'
-import type { KvBackend, KvOp } from '../../src/store/kv.js'
+import { BlockStore, storedReceipts } from '../../src/store/block-store.js'
+import { type KvBackend, type KvOp, opBytes } from '../../src/store/kv.js'
 import { StoreKeys } from '../../src/store/keys.js'
 import { openBackend, openStore, parseStoreUrl } from '../../src/store/open.js'
-import type { Store, VerifiedBlock } from '../../src/store/types.js'
+import { verifyStore } from '../../src/store/verify.js'
+import type { FullBlock, Store } from '../../src/store/types.js'
 import { BACKENDS, type StoreLocation, fields } from './backends.js'
+import { around } from './doubles.js'
 import { branch, devp2pChain, portalBlock } from './chains.js'
 
 const hex = bytesToHex
 
-async function writeInBatches(store: Store, blocks: readonly VerifiedBlock[], size = 100): Promise<void> {
+async function writeInBatches(store: Store, blocks: readonly FullBlock[], size = 100): Promise<void> {
   for (let i = 0; i < blocks.length; i += size) await store.writeBatch(blocks.slice(i, i + size), fields({ totalSynced: i + size }))
 }
 
-async function expectCommitted(store: Store, blocks: readonly VerifiedBlock[]): Promise<void> {
+async function expectCommitted(store: Store, blocks: readonly FullBlock[]): Promise<void> {
   for (const b of blocks) {
     for (const id of [b.number, b.hash]) {
       const got = await store.block(id)
@@ -28,46 +30,31 @@ async function expectCommitted(store: Store, blocks: readonly VerifiedBlock[]): 
       expect(got!.number).toBe(b.number)
       expect(hex(got!.hash)).toBe(hex(b.hash))
       expect(hex(got!.header)).toBe(hex(b.header))
-      expect(hex(got!.body)).toBe(hex(b.body))
+      expect(hex(got!.body!)).toBe(hex(b.body))
     }
   }
 }
 
-/** A backend that applies only the first `limit` operations of its next write, then fails: a crash mid-pipeline. */
-class CutOffKv implements KvBackend {
-  limit = Infinity
-  constructor(private readonly inner: KvBackend) {}
-  get url() {
-    return this.inner.url
-  }
-  get epoch() {
-    return this.inner.epoch
-  }
-  get durable() {
-    return this.inner.durable
-  }
-  get(key: string) {
-    return this.inner.get(key)
-  }
-  getMany(keys: readonly string[]) {
-    return this.inner.getMany(keys)
-  }
-  putIfAbsent(key: string, value: Uint8Array) {
-    return this.inner.putIfAbsent(key, value)
-  }
-  close() {
-    return this.inner.close()
-  }
-  async apply(ops: readonly KvOp[], epoch?: number): Promise<void> {
-    if (ops.length <= this.limit) {
-      this.limit -= ops.length
-      return this.inner.apply(ops, epoch)
-    }
-    const applied = ops.slice(0, this.limit)
-    this.limit = 0
-    await this.inner.apply(applied, epoch)
-    throw new StoreError('SIMULATED_CRASH', `cut off after ${applied.length} of ${ops.length} operations`)
-  }
+/**
+ * A real backend that records its writes (`control.calls`) and can be made to apply only the first
+ * `control.limit` operations, then fail: a crash mid-pipeline.
+ */
+function cutOff(inner: KvBackend): { kv: KvBackend; control: { limit: number; calls: KvOp[][] } } {
+  const control = { limit: Infinity, calls: [] as KvOp[][] }
+  const kv = around(inner, {
+    async apply(ops: readonly KvOp[], epoch?: number): Promise<void> {
+      control.calls.push([...ops])
+      if (ops.length <= control.limit) {
+        control.limit -= ops.length
+        return inner.apply(ops, epoch)
+      }
+      const applied = ops.slice(0, control.limit)
+      control.limit = 0
+      await inner.apply(applied, epoch)
+      throw new StoreError('SIMULATED_CRASH', `cut off after ${applied.length} of ${ops.length} operations`)
+    },
+  })
+  return { kv, control }
 }
 
 describe.each(BACKENDS)('store on $name', (backend) => {
@@ -85,6 +72,25 @@ describe.each(BACKENDS)('store on $name', (backend) => {
     return openStore(location.url, { prefix: `t${++prefixes}:` })
   }
 
+  it('keeps a headers-only chain apart from full blocks', async () => {
+    const store = await fresh()
+    const chain = devp2pChain().slice(0, 20)
+    const headersOnly = chain.map(({ number, hash, parentHash, header }) => ({ number, hash, parentHash, header }))
+    await store.writeBatch(headersOnly, fields({ headersOnly: true }))
+    expect((await store.progress())?.headersOnly).toBe(true)
+    const got = await store.block(chain[10].number)
+    expect(hex(got!.header)).toBe(hex(chain[10].header))
+    expect(got!.body).toBeUndefined()
+    expect(got!.receipts).toBeUndefined()
+    const report = await verifyStore(store)
+    expect(report.problems).toEqual([])
+    await expect(store.writeBatch(devp2pChain().slice(20, 21), fields())).rejects.toMatchObject({ code: 'STORE_MODE_MISMATCH' })
+    const full = await fresh()
+    await expect(full.writeBatch(headersOnly.slice(0, 2), fields())).rejects.toMatchObject({ code: 'STORE_INCOMPLETE_BLOCK' })
+    await full.close()
+    await store.close()
+  })
+
   it('round-trips the 600 blocks of the devp2p chain (tx types 0-4, a 10 MB receipt list) by number and hash', async () => {
     const store = await fresh()
     const chain = devp2pChain()
@@ -94,7 +100,7 @@ describe.each(BACKENDS)('store on $name', (backend) => {
     expect(head?.number).toBe(600)
     expect(hex(head!.hash)).toBe(hex(chain[599].hash))
     await expectCommitted(store, chain)
-    for (const b of chain) expect(hex((await store.block(b.number))!.receipts)).toBe(hex(b.receipts))
+    for (const b of chain) expect(hex((await store.block(b.number))!.receipts!)).toBe(hex(b.receipts))
     const hashes = await store.canonicalHashes(0, 601)
     expect(hashes[0]).toBeUndefined() // genesis is below the store's first block
     expect(hashes[601]).toBeUndefined() // above the head
@@ -118,9 +124,9 @@ describe.each(BACKENDS)('store on $name', (backend) => {
       const eth68 = encodeReceiptsEth68(decodeBlockReceipts(b.receipts))
       await store.writeBatch([a], fields())
       await store.writeBatch([{ ...b, receipts: eth68 }], fields())
-      expect(hex((await store.block(first))!.receipts)).toBe(hex(a.receipts))
+      expect(hex((await store.block(first))!.receipts!)).toBe(hex(a.receipts))
       // eth/68 in, the compact eth/69 bytes out: the same bytes the portal fixture holds.
-      expect(hex((await store.block(b.hash))!.receipts)).toBe(hex(b.receipts))
+      expect(hex((await store.block(b.hash))!.receipts!)).toBe(hex(b.receipts))
       expect((await store.head())?.number).toBe(second)
       await store.close()
     }
@@ -140,6 +146,31 @@ describe.each(BACKENDS)('store on $name', (backend) => {
     await expect(store.claimChain({ ...chain, forkConfig: 'other' })).rejects.toMatchObject({ code: 'STORE_CHAIN_MISMATCH', details: { field: 'forkConfig' } })
     await store.claimChain({ ...chain, forkConfig: 'other' }, { acceptForkConfigChange: true })
     expect(await store.chain()).toEqual({ ...chain, forkConfig: 'other' })
+    await store.close()
+
+    // The same check when a sync opens the store with its chain.
+    const prefix = `t${prefixes}:`
+    const same = await openStore(location.url, { prefix, chain: { ...chain, forkConfig: 'other' } })
+    await same.close()
+    await expect(openStore(location.url, { prefix, chain: { ...chain, chainId: 5n } })).rejects.toMatchObject({ code: 'STORE_CHAIN_MISMATCH' })
+  })
+
+  it('keeps every pipeline within the byte bound, the commit record in the last one', async () => {
+    const { kv, control } = cutOff(await openBackend(parseStoreUrl(location.url)))
+    const store = new BlockStore(kv, new StoreKeys(`t${++prefixes}:`), { maxPipelineBytes: 32 * 1024 })
+    const chain = devp2pChain()
+    const blocks = chain.slice(0, 40)
+    const big = blocks.find((b) => b.receipts.length > 1_000_000)! // the 10 MB receipt list goes alone
+    await store.writeBatch(blocks, fields())
+    const sizes = control.calls.map((ops) => ops.reduce((n, op) => n + opBytes(op), 0))
+    expect(control.calls.length).toBeGreaterThan(3)
+    control.calls.forEach((ops, i) => expect(sizes[i] <= 32 * 1024 || ops.length === 1, `pipeline ${i}: ${sizes[i]} bytes`).toBe(true))
+    expect(control.calls.some((ops) => ops.length === 1 && ops[0].kind === 'put' && ops[0].value === storedReceipts(big.receipts))).toBe(true)
+    const progressKey = new StoreKeys(`t${prefixes}:`).progress
+    const commits = control.calls.flatMap((ops, i) => ops.map((op, j) => ({ i, j, op }))).filter(({ op }) => op.key === progressKey)
+    // The empty store's start marker first, the commit record as the very last write.
+    expect(commits.map(({ i, j }) => [i, j])).toEqual([[0, 0], [control.calls.length - 1, control.calls.at(-1)!.length - 1]])
+    expect((await store.head())?.number).toBe(40)
     await store.close()
   })
 
@@ -201,12 +232,12 @@ describe.each(BACKENDS)('store on $name', (backend) => {
 
   it('repairs a batch cut off half-way: readers never see it, repairTail drops it, the batch then goes through', async () => {
     const prefix = `t${++prefixes}:`
-    const kv = new CutOffKv(await openBackend(parseStoreUrl(location.url)))
+    const { kv, control } = cutOff(await openBackend(parseStoreUrl(location.url)))
     const store = new BlockStore(kv, new StoreKeys(prefix))
     const chain = devp2pChain().slice(0, 150)
     await store.writeBatch(chain.slice(0, 100), fields())
     // 50 blocks = 200 blob writes + 50 pointers + the commit record; stop after 30 pointers.
-    kv.limit = 200 + 30
+    control.limit = 200 + 30
     await expect(store.writeBatch(chain.slice(100), fields())).rejects.toMatchObject({ code: 'SIMULATED_CRASH' })
 
     const reader = await openStore(location.url, { prefix, readOnly: true })
@@ -215,7 +246,7 @@ describe.each(BACKENDS)('store on $name', (backend) => {
     expect(await reader.block(chain[100].hash)).toBeUndefined()
     expect(await reader.tail()).toEqual(Array.from({ length: 30 }, (_, i) => 101 + i))
 
-    kv.limit = Infinity
+    control.limit = Infinity
     expect((await store.repairTail()).dropped).toEqual(Array.from({ length: 30 }, (_, i) => 101 + i))
     expect(await reader.tail()).toEqual([])
     await store.writeBatch(chain.slice(100), fields())

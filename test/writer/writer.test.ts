@@ -12,6 +12,7 @@ import { verifyStore } from '../../src/store/verify.js'
 import { type BatchEvent, BlockWriter } from '../../src/writer/writer.js'
 import { BACKENDS, type StoreLocation, fields } from '../store/backends.js'
 import { branch, devp2pChain } from '../store/chains.js'
+import { around } from '../store/doubles.js'
 import { waitFor } from '../store/wait.js'
 
 const hex = bytesToHex
@@ -20,72 +21,34 @@ async function writeAll(writer: BlockWriter, blocks: readonly VerifiedBlock[]): 
   for (const b of blocks) await writer.write(b)
 }
 
-/** Forwards to a real store; writeBatch waits at a gate and can be made to fail (a unit-test double). */
-class GatedStore implements Store {
-  private gate: Promise<void> = Promise.resolve()
-  private openGate: () => void = () => undefined
-  failures = 0
-  failure: () => Error = () => new StoreError('STORE_UNAVAILABLE', 'simulated outage', { retryable: true })
-  writeCalls = 0
-  constructor(private readonly inner: Store) {}
-  holdWrites() {
-    this.gate = new Promise((resolve) => (this.openGate = resolve))
+/** A real store whose writeBatch waits at a gate and can be made to fail (a unit-test double). */
+function gated(inner: Store) {
+  const control = {
+    gate: Promise.resolve(),
+    release: () => undefined as void,
+    failures: 0,
+    failure: (): Error => new StoreError('STORE_UNAVAILABLE', 'simulated outage', { retryable: true }),
+    writeCalls: 0,
+    holdWrites() {
+      control.gate = new Promise((resolve) => (control.release = resolve))
+    },
+    releaseWrites() {
+      control.release()
+      control.gate = Promise.resolve()
+    },
   }
-  releaseWrites() {
-    this.openGate()
-    this.gate = Promise.resolve()
-  }
-  get url() {
-    return this.inner.url
-  }
-  get epoch() {
-    return this.inner.epoch
-  }
-  get durable() {
-    return this.inner.durable
-  }
-  chain() {
-    return this.inner.chain()
-  }
-  claimChain(...args: Parameters<Store['claimChain']>) {
-    return this.inner.claimChain(...args)
-  }
-  progress() {
-    return this.inner.progress()
-  }
-  head() {
-    return this.inner.head()
-  }
-  canonicalHashes(from: number, to: number) {
-    return this.inner.canonicalHashes(from, to)
-  }
-  block(id: number | Uint8Array) {
-    return this.inner.block(id)
-  }
-  blobs(hashes: readonly Uint8Array[]) {
-    return this.inner.blobs(hashes)
-  }
-  async writeBatch(blocks: readonly VerifiedBlock[], progress: ProgressFields, options?: WriteOptions): Promise<Head> {
-    this.writeCalls++
-    await this.gate
-    if (this.failures > 0) {
-      this.failures--
-      throw this.failure()
-    }
-    return this.inner.writeBatch(blocks, progress, options)
-  }
-  rewind(ancestor: number, progress: ProgressFields, options?: WriteOptions) {
-    return this.inner.rewind(ancestor, progress, options)
-  }
-  repairTail(options?: WriteOptions) {
-    return this.inner.repairTail(options)
-  }
-  tail() {
-    return this.inner.tail()
-  }
-  close() {
-    return this.inner.close()
-  }
+  const store = around(inner, {
+    async writeBatch(blocks: readonly VerifiedBlock[], progress: ProgressFields, options?: WriteOptions): Promise<Head> {
+      control.writeCalls++
+      await control.gate
+      if (control.failures > 0) {
+        control.failures--
+        throw control.failure()
+      }
+      return inner.writeBatch(blocks, progress, options)
+    },
+  })
+  return { store, control }
 }
 
 describe.each(BACKENDS)('writer on $name', (backend) => {
@@ -144,17 +107,17 @@ describe.each(BACKENDS)('writer on $name', (backend) => {
 
   it('holds the producer when the buffer is full, and keeps assembling while a batch is written', async () => {
     const inner = await fresh()
-    const store = new GatedStore(inner)
+    const { store, control } = gated(inner)
     const writer = await BlockWriter.open(store, { batchSize: 2, bufferSize: 3 })
-    store.holdWrites()
+    control.holdWrites()
     const chain = devp2pChain().slice(0, 12)
     let resolved = 0
     const writes = chain.map((b) => writer.write(b).then(() => resolved++))
     // Batch 1 (2 blocks) is at the store's gate, batch 2 (2 blocks) is prepared and waits behind
     // it, 3 more fill the buffer: 7 writes are accepted, the 8th waits.
-    await waitFor(() => writer.metrics().queuedBlocks === 3 && store.writeCalls === 1)
+    await waitFor(() => writer.metrics().queuedBlocks === 3 && control.writeCalls === 1)
     expect(resolved).toBe(7)
-    store.releaseWrites()
+    control.releaseWrites()
     await Promise.all(writes)
     await writer.close()
     expect((await inner.head())?.number).toBe(12)
@@ -214,6 +177,8 @@ describe.each(BACKENDS)('writer on $name', (backend) => {
     const head = await writer.rewindTo(20)
     expect(head.number).toBe(20)
     expect(hex(head.hash)).toBe(hex(devp2pChain()[19].hash))
+    expect((await writer.rewindTo(20)).number).toBe(20) // already there
+    await expect(writer.rewindTo(40)).rejects.toMatchObject({ code: 'STORE_BAD_REWIND' }) // above the head: refused, writer goes on
     await writeAll(writer, devp2pChain().slice(20, 25))
     await writer.close()
     expect(await store.progress()).toMatchObject({ currentBlock: 25, reorgCount: 1, lastReorgDepth: 10 })
@@ -235,14 +200,14 @@ describe.each(BACKENDS)('writer on $name', (backend) => {
 
   it('retries retryable write errors, then surfaces a typed error', async () => {
     const inner = await fresh()
-    const store = new GatedStore(inner)
+    const { store, control } = gated(inner)
     const writer = await BlockWriter.open(store, { batchSize: 10, maxAttempts: 4, retryDelayMs: 1 })
-    store.failures = 3
+    control.failures = 3
     await writeAll(writer, devp2pChain().slice(0, 10))
     await writer.flush()
     expect(writer.metrics()).toMatchObject({ retries: 3, batchesWritten: 1, committedHead: 10 })
 
-    store.failures = 4
+    control.failures = 4
     await writeAll(writer, devp2pChain().slice(10, 20))
     const err = await writer.flush().catch((e: unknown) => e)
     expect(err).toBeInstanceOf(StoreError)
@@ -252,11 +217,24 @@ describe.each(BACKENDS)('writer on $name', (backend) => {
 
     // A non-retryable error is not retried at all.
     const other = await BlockWriter.open(store, { batchSize: 10 })
-    store.failures = 1
-    store.failure = () => new StoreError('STORE_CORRUPT', 'simulated corruption')
+    control.failures = 1
+    control.failure = () => new StoreError('STORE_CORRUPT', 'simulated corruption')
     await writeAll(other, devp2pChain().slice(10, 20))
     await expect(other.close()).rejects.toMatchObject({ code: 'STORE_CORRUPT' })
     expect(other.metrics().retries).toBe(0)
+    await inner.close()
+  })
+
+  it('stops retrying when its abort signal fires', async () => {
+    const inner = await fresh()
+    const { store, control } = gated(inner)
+    const abort = new AbortController()
+    const writer = await BlockWriter.open(store, { batchSize: 5, maxAttempts: 1000, retryDelayMs: 60_000, signal: abort.signal })
+    control.failures = Infinity
+    for (const b of devp2pChain().slice(0, 5)) await writer.write(b)
+    await waitFor(() => writer.metrics().retries === 1)
+    abort.abort()
+    await expect(writer.close()).rejects.toMatchObject({ code: 'STORE_WRITE_FAILED', details: { attempts: 2 } })
     await inner.close()
   })
 

@@ -9,7 +9,7 @@ export const SYNC_OPTIONS: readonly OptionSpec[] = [
   { flag: 'chain', kind: 'string', valueName: 'NAME|GENESIS_JSON', description: 'chain: mainnet, sepolia, holesky, hoodi, goerli, bsc, or a geth genesis.json; default: detected from the source (JSON-RPC), mainnet for devp2p' },
   { flag: 'peer', kind: 'list', valueName: 'ENODE', description: 'static devp2p peer (enode://...)' },
   { flag: 'bootnode', kind: 'list', valueName: 'ENODE', description: 'discovery v4 bootnode; enables discovery (default bootnodes of --chain with --discovery)' },
-  { flag: 'discovery', kind: 'bool', description: "find peers with discovery v4 from the chain's bootnodes", defaultValue: false },
+  { flag: 'discovery', kind: 'bool', description: "find peers with discovery v4 from the chain's bootnodes (on by default when no --rpc/--peer is given)", defaultValue: false },
   { flag: 'max-peers', kind: 'int', valueName: 'N', description: 'devp2p peers to keep', defaultValue: 25 },
   { flag: 'max-message-size', kind: 'int', valueName: 'MIB', description: 'largest devp2p message accepted (the eth protocol limit is 10 MiB; geth test chains need more)', defaultValue: 10 },
   { flag: 'rpc', kind: 'list', valueName: 'URL', description: 'JSON-RPC endpoint (http/https)' },
@@ -30,7 +30,7 @@ export const SYNC_OPTIONS: readonly OptionSpec[] = [
   { flag: 'stall-timeout', kind: 'int', valueName: 'SECONDS', description: 'no progress for this long: log why, re-plan, /health 503', defaultValue: 120 },
   { flag: 'metrics', kind: 'string', valueName: 'HOST:PORT', description: 'Prometheus /metrics and /health', defaultValue: '127.0.0.1:2112', negatable: true },
   { flag: 'progress', kind: 'bool', description: 'progress bar on a TTY', defaultValue: true, negatable: true },
-  { flag: 'log-level', kind: 'string', valueName: 'LEVEL', description: 'fatal, error, warn, info, debug, trace, silent', defaultValue: 'info' },
+  { flag: 'log-level', kind: 'string', valueName: 'LEVEL', description: 'fatal, error, warn, info, debug, trace, silent (default: info; warn while the progress bar is shown, so logs do not break it)' },
   { flag: 'allow-slow-crypto', kind: 'bool', description: 'run even if the native secp256k1 addon failed to load', defaultValue: false },
 ]
 
