@@ -5,13 +5,14 @@
  * Target (issue 7): >= 10,000 headers/s. Default chain: 20,000 blocks of 1-5 transactions (generated
  * once, ~3 minutes); `--chain-head 3000 --txs 100-200` measures the sync benchmark's heavy chain.
  *
- *   npm run bench:headers [-- --blocks N --syncer "<command>" --fetch 100x2,200x4 --out FILE]
+ *   npm run bench:headers [-- --blocks N --syncer "<command>" --fetch 100x2,200x4 --profile --out FILE]
  */
 import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { CHAIN_OPTIONS, chainParams } from './chain/args.js'
 import { DEFAULT_SYNCER_COMMAND, fetchLoop, parseFetchConfigs, syncer, syncerUnavailable } from './lib/clients.js'
-import { best, runClient, table, type RunResult } from './lib/harness.js'
+import { profileTable, type ProfileSummary } from './lib/cpu-profile.js'
+import { best, profiledRun, runClient, table, type RunResult } from './lib/harness.js'
 import { machine } from './lib/machine.js'
 import { log, startReplay } from './lib/replay.js'
 
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     blocks: { type: 'string' },
     syncer: { type: 'string', default: `${DEFAULT_SYNCER_COMMAND} ${HEADERS_ONLY}` },
     fetch: { type: 'string', default: '100x2,200x4,500x4' },
+    profile: { type: 'boolean', default: false },
     out: { type: 'string' },
   },
 })
@@ -36,6 +38,7 @@ const replay = await startReplay(params, { head: to })
 const fetchRuns: RunResult[] = []
 const syncerRuns: RunResult[] = []
 const syncerSkipped = syncerUnavailable(values.syncer, [HEADERS_ONLY])
+let profile: ProfileSummary | undefined
 try {
   for (const [batch, concurrency] of parseFetchConfigs(values.fetch)) {
     const r = await runClient(fetchLoop(batch, concurrency, true), replay.target, { from: 0, to })
@@ -47,6 +50,10 @@ try {
     const r = await runClient(syncer(values.syncer, 'lmdb', { label: 'evm-syncer headers-only' }), replay.target, { from: 0, to })
     log(`${r.name}: ${r.ok ? `${r.blocksPerSec} headers/s` : `FAILED ${r.error}`}`)
     syncerRuns.push(r)
+    if (values.profile && r.ok) {
+      const spec = (profileDir: string) => syncer(values.syncer, 'lmdb', { label: 'evm-syncer headers-only (profiled)', profileDir })
+      profile = await profiledRun(spec, replay.target, { from: 0, to })
+    }
   }
 } finally {
   await replay.stop()
@@ -63,8 +70,10 @@ const output = {
   serveRate: serveRate && { client: serveRate.name, headersPerSec: serveRate.blocksPerSec },
   syncer: ours && { headersPerSec: ours.blocksPerSec, xServeRate: serveRate ? Math.round((100 * ours.blocksPerSec) / serveRate.blocksPerSec) / 100 : undefined },
   ...(syncerSkipped ? { syncerSkipped } : {}),
+  ...(profile ? { profile } : {}),
   results: [...fetchRuns, ...syncerRuns],
 }
 process.stderr.write(`\nbench:headers, headers 0..${to} (rates in headers/s)\n${table(output.results, { 'serve rate': serveRate })}\n`)
+if (profile) process.stderr.write(`\n${profileTable(profile)}\n`)
 process.stdout.write(JSON.stringify(output, null, 2) + '\n')
 if (values.out) writeFileSync(values.out, JSON.stringify(output, null, 2) + '\n')

@@ -51,6 +51,8 @@ try {
 
 const [small, large] = runs
 const timeRatio = small.ok && large.ok ? Math.round((100 * large.activeSeconds) / small.activeSeconds) / 100 : undefined
+// CPU time is what a busy machine disturbs least: the same ratio over CPU seconds.
+const cpuRatio = small.ok && large.ok ? Math.round((100 * large.cpuSeconds.total) / small.cpuSeconds.total) / 100 : undefined
 const rssRatio = small.ok && large.ok ? Math.round((100 * large.peakRssMiB) / small.peakRssMiB) / 100 : undefined
 const output = {
   bench: 'scale',
@@ -59,12 +61,13 @@ const output = {
   client: values.client,
   blocks: [n + 1, 2 * n + 1],
   timeRatio,
+  cpuRatio,
   rssRatio,
   peakRssMiB: Math.max(small.peakRssMiB, large.peakRssMiB),
   targets: { timeRatio: 2.1, peakRssMiB: 1024 },
   pass: timeRatio !== undefined && timeRatio <= 2.1 && Math.max(small.peakRssMiB, large.peakRssMiB) <= 1024,
   results: runs,
 }
-process.stderr.write(`\nbench:scale ${values.client}: time ratio 2N/N = ${timeRatio ?? '-'} (target <= 2.1), peak RSS ${small.peakRssMiB} -> ${large.peakRssMiB} MiB (target flat, <= 1024)\n${table(runs)}\n`)
+process.stderr.write(`\nbench:scale ${values.client}: time ratio 2N/N = ${timeRatio ?? '-'} (target <= 2.1), CPU time ratio ${cpuRatio ?? '-'}, peak RSS ${small.peakRssMiB} -> ${large.peakRssMiB} MiB (target flat, <= 1024)\n${table(runs)}\n`)
 process.stdout.write(JSON.stringify(output, null, 2) + '\n')
 if (values.out) writeFileSync(values.out, JSON.stringify(output, null, 2) + '\n')

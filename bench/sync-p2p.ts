@@ -7,14 +7,12 @@
  *   npm run bench:sync-p2p [-- --blocks 1500 --peers 1,4 --store lmdb --repeat 1 --profile
  *                             --syncer "<command with {genesis} {store} {to}; peers in EVM_SYNCER_PEER>"]
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { CHAIN_OPTIONS, chainParams } from './chain/args.js'
 import { DEFAULT_P2P_SYNCER_COMMAND, p2pLoop, syncer, syncerUnavailable, type StoreKind } from './lib/clients.js'
-import { profileTable, summariseProfiles, type ProfileSummary } from './lib/cpu-profile.js'
-import { best, bestByName, runClient, table, type ClientSpec, type RunResult } from './lib/harness.js'
+import { profileTable, type ProfileSummary } from './lib/cpu-profile.js'
+import { best, bestByName, profiledRun, runClient, table, type ClientSpec, type RunResult } from './lib/harness.js'
 import { machine } from './lib/machine.js'
 import { startP2pReplay } from './lib/p2p-replay.js'
 import { log } from './lib/replay.js'
@@ -61,15 +59,8 @@ try {
     }
   }
   if (values.profile && !syncerSkipped) {
-    const dir = mkdtempSync(join(tmpdir(), 'evm-syncer-bench-prof-'))
-    try {
-      const peers = Math.max(...peerCounts)
-      const r = await runClient(syncerFor(peers, dir), replay.target(peers), { from: 1, to })
-      if (r.ok) profile = summariseProfiles(dir, r.blocks)
-      else log(`profiled run failed: ${r.error}`)
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+    const peers = Math.max(...peerCounts)
+    profile = await profiledRun((dir) => syncerFor(peers, dir), replay.target(peers), { from: 1, to })
   }
 } finally {
   await replay.stop()

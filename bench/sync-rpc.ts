@@ -5,20 +5,18 @@
  *
  *   npm run bench:sync-rpc [-- --blocks 1500 --stores lmdb,redis --profile --repeat 3
  *                             --syncer "<command with {rpc} {store} {to}>" --label NAME --fetch 10x2,20x4
- *                             --variants "|--recover-senders" (extra syncer flags per variant, '|'-separated)
+ *                             --variants="|--recover-senders" (extra syncer flags per variant, '|'-separated)
  *                             --only syncer|baselines --out results.json]
  *
  * Every client runs as a child process (bench/lib/harness.ts); the server runs in this process.
  * Prints one JSON object on stdout and a table with ratios to the baselines on stderr.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { CHAIN_OPTIONS, chainParams } from './chain/args.js'
 import { DEFAULT_SYNCER_COMMAND, fetchLoop, parseFetchConfigs, rpcSource, sqd, syncer, syncerUnavailable, viemLoop, type StoreKind } from './lib/clients.js'
-import { profileTable, summariseProfiles, type ProfileSummary } from './lib/cpu-profile.js'
-import { best, bestByName, runClient, table, type ClientSpec, type RunResult } from './lib/harness.js'
+import { profileTable, type ProfileSummary } from './lib/cpu-profile.js'
+import { best, bestByName, profiledRun, runClient, table, type ClientSpec, type RunResult } from './lib/harness.js'
 import { machine } from './lib/machine.js'
 import { log, startReplay, type Replay } from './lib/replay.js'
 
@@ -85,14 +83,8 @@ let profile: ProfileSummary | undefined
 try {
   results = await runRounds(replay, specs)
   if (values.profile && results.syncer.length > 0) {
-    const dir = mkdtempSync(join(tmpdir(), 'evm-syncer-bench-prof-'))
-    try {
-      const r = await runClient(syncer(values.syncer, stores[0], { profileDir: dir, label: `${values.label} (profiled)` }), replay.target, { from: 0, to })
-      if (r.ok) profile = summariseProfiles(dir, r.blocks)
-      else log(`profiled run failed: ${r.error}`)
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+    const spec = (profileDir: string) => syncer(values.syncer, stores[0], { profileDir, label: `${values.label} (profiled)` })
+    profile = await profiledRun(spec, replay.target, { from: 0, to })
   }
 } finally {
   await replay.stop()

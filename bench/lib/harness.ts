@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ReplayRpcServer } from '../replay/rpc-server.js'
 import type { ClientReport } from './client-args.js'
+import { summariseProfiles, type ProfileSummary } from './cpu-profile.js'
 
 /** What a replay target served since its last reset. */
 export interface Served {
@@ -184,6 +185,22 @@ function lastJsonLine(text: string): ClientReport | undefined {
     }
   }
   return undefined
+}
+
+/**
+ * One more run of a client with node's --cpu-prof (the spec is made for a profile directory), and
+ * its profile summarised; undefined (with the reason on stderr) when the run fails.
+ */
+export async function profiledRun(specFor: (profileDir: string) => ClientSpec, target: ReplayTarget, opts: RunOptions): Promise<ProfileSummary | undefined> {
+  const dir = mkdtempSync(join(tmpdir(), 'evm-syncer-bench-prof-'))
+  try {
+    const r = await runClient(specFor(dir), target, opts)
+    if (r.ok) return summariseProfiles(dir, r.blocks)
+    process.stderr.write(`[bench] profiled run failed: ${r.error}\n`)
+    return undefined
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 /** The best successful run (highest blocks/s) of several, e.g. over concurrency settings. */

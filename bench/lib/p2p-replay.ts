@@ -45,17 +45,27 @@ export async function startP2pReplay(params: BenchChainParams, head: number, pee
   }
   const tmp = mkdtempSync(join(tmpdir(), 'evm-syncer-bench-p2p-'))
   const genesisFile = join(tmp, 'genesis.json')
-  writeFileSync(genesisFile, JSON.stringify(benchGenesis(json.chainId, JSON.parse(json.headers[0].toString()))))
-  const spec = loadChain(genesisFile)
-  if (!equalBytes(spec.genesis.hash, chain.byNumberOf(0)!.hash)) throw new Error(`bench genesis.json does not reproduce block 0 of ${dir}`)
   const genesisRpc = new ReplayRpcServer({ chainId: json.chainId, blocks: json.blocks.slice(0, 1), headers: json.headers.slice(0, 1), receipts: json.receipts.slice(0, 1), hashes: json.hashes.slice(0, 1) })
-  const rpcUrl = await genesisRpc.start()
-  const top = chain.head()
   const servers: Devp2pServer[] = []
-  for (let i = 0; i < peers; i++) {
-    const server = new Devp2pServer({ chain, networkId: spec.networkId, genesisHash: spec.genesis.hash, forkId: spec.forkId(top.number, Number(spec.genesisHeader.timestamp)) })
-    await server.start()
-    servers.push(server)
+  const stopAll = async () => {
+    await Promise.all([...servers.map((s) => s.stop()), genesisRpc.stop()])
+    rmSync(tmp, { recursive: true, force: true })
+  }
+  const top = chain.head()
+  let rpcUrl: string
+  try {
+    writeFileSync(genesisFile, JSON.stringify(benchGenesis(json.chainId, JSON.parse(json.headers[0].toString()))))
+    const spec = loadChain(genesisFile)
+    if (!equalBytes(spec.genesis.hash, chain.byNumberOf(0)!.hash)) throw new Error(`bench genesis.json does not reproduce block 0 of ${dir}`)
+    rpcUrl = await genesisRpc.start()
+    for (let i = 0; i < peers; i++) {
+      const server = new Devp2pServer({ chain, networkId: spec.networkId, genesisHash: spec.genesis.hash, forkId: spec.forkId(top.number, Number(spec.genesisHeader.timestamp)) })
+      servers.push(server)
+      await server.start()
+    }
+  } catch (err) {
+    await stopAll()
+    throw err
   }
   log(`${peers} devp2p replay peer(s): blocks 0..${top.number} of ${dir} rebuilt to RLP in ${((performance.now() - started) / 1000).toFixed(1)} s`)
 
@@ -103,8 +113,7 @@ export async function startP2pReplay(params: BenchChainParams, head: number, pee
     target,
     stop: async () => {
       clearInterval(poll)
-      await Promise.all([...servers.map((s) => s.stop()), genesisRpc.stop()])
-      rmSync(tmp, { recursive: true, force: true })
+      await stopAll()
     },
   }
 }
