@@ -76,6 +76,7 @@ export class Syncer {
   private writer: BlockWriter | undefined
   private stage: ValidateStage | undefined
   private watchdog: NodeJS.Timeout | undefined
+  private startedAt = Date.now()
   /** Timestamps of blocks handed to the writer and not yet committed (for head announcements). */
   private readonly uncommittedTimes = new Map<number, number>()
 
@@ -94,6 +95,7 @@ export class Syncer {
     if (this.started) throw new ConfigError('ALREADY_STARTED', 'the syncer was already started')
     this.started = true
     this.running = true
+    this.startedAt = Date.now()
     signal?.addEventListener('abort', () => void this.stop(), { once: true })
     this.run().then(
       (outcome) => this.finish(undefined, outcome),
@@ -134,7 +136,7 @@ export class Syncer {
 
   health(): HealthReport {
     const s = this.stats()
-    const stalled = this.lastProgressAt === undefined || Date.now() - this.lastProgressAt > this.config.stallTimeoutMs
+    const stalled = Date.now() - (this.lastProgressAt ?? this.startedAt) > this.config.stallTimeoutMs
     return {
       running: s.running,
       synced: s.synced,
@@ -489,13 +491,16 @@ export class Syncer {
     }
   }
 
-  /** Stall watchdog: no commit for `stallTimeoutMs` -> say why, and re-plan by restarting the download. */
+  /**
+   * Stall watchdog: no commit for `stallTimeoutMs` -> say why and re-plan (fresh chances for every
+   * source, pools rotate sources that delivered nothing); with no source at all, give up.
+   */
   private startWatchdog(): void {
-    this.lastProgressAt ??= Date.now()
+    let warnedAt = 0
     this.watchdog = setInterval(() => {
-      if (this.isSynced() || this.lastProgressAt === undefined) return
-      const idle = Date.now() - this.lastProgressAt
-      if (idle < this.config.stallTimeoutMs) return
+      if (this.isSynced()) return
+      const idle = Date.now() - (this.lastProgressAt ?? this.startedAt)
+      if (idle < this.config.stallTimeoutMs || Date.now() - warnedAt < this.config.stallTimeoutMs) return
       const dl = this.downloader?.stats()
       if (this.stats().sources === 0) {
         this.downloader?.abort(new SourceError('NO_SOURCES', `no usable source for ${Math.round(idle / 1000)} s (all disconnected or banned)`))
@@ -504,7 +509,7 @@ export class Syncer {
       this.log.warn({ idleSeconds: Math.round(idle / 1000), downloader: dl, best: this.bestHead()?.number }, 'sync stalled: no block committed recently')
       this.opts.metrics?.countError('syncer', 'STALLED')
       this.downloader?.replan()
-      this.lastProgressAt = Date.now() // one warning per stall period
+      warnedAt = Date.now() // one warning per stall period
     }, Math.min(10_000, this.config.stallTimeoutMs))
     this.watchdog.unref()
   }

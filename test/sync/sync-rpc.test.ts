@@ -184,6 +184,25 @@ describe('sync over JSON-RPC from Anvil', () => {
     expect(full.stderr).toMatch(/STORE_MODE_MISMATCH|holds headers only/)
   }, 120_000)
 
+  it('--from N trusts block N as the anchor; a saved checkpoint inside the range wins over --from', async () => {
+    const url = `lmdb:${tempDir()}`
+    const first = runCli(['sync', '--rpc', anvil.url, '--store', url, '--from', '10', '--to', '25', '--no-metrics', '--no-progress'])
+    expect(first.status, first.stderr.slice(-500)).toBe(0)
+    expect(first.stderr).toMatch(/trusting block 10 from the source as the anchor/)
+    const hashes = await anvilHashes(anvil, 25)
+    const stored = await storedHashes(url, 25)
+    expect(stored.slice(0, 10).every((h) => h === undefined)).toBe(true)
+    expect(stored.slice(10)).toEqual(hashes.slice(10))
+    const status = runCli(['status', '--store', url, '--json'])
+    expect(JSON.parse(status.stdout)).toMatchObject({ currentBlock: 25 })
+    expect(runCli(['verify', '--store', url]).status).toBe(0)
+    // The checkpoint (25) lies inside 5..head: the sync resumes there instead of re-anchoring at 5.
+    const second = runCli(['sync', '--rpc', anvil.url, '--store', url, '--from', '5', '--no-metrics', '--no-progress'])
+    expect(second.status).toBe(0)
+    expect(second.stderr).toMatch(/resuming from the saved checkpoint/)
+    expect(await storedHashes(url, head)).toEqual([...Array(10).fill(undefined), ...(await anvilHashes(anvil, head)).slice(10)])
+  }, 120_000)
+
   it('follows the head through reorgs of depth 1, 5 and 30 and a same-height one, with metrics', async () => {
     const url = `lmdb:${tempDir()}`
     const port = await freePort()
@@ -244,4 +263,37 @@ describe('sync over JSON-RPC from Anvil', () => {
       await store.close()
     }
   }, 300_000)
+})
+
+describe('reorg deeper than the finality window', () => {
+  let anvil: Anvil
+  beforeAll(async () => {
+    ensureBuilt()
+    anvil = await startAnvil()
+    await mineEmpty(anvil, 90)
+  }, 120_000)
+  afterAll(async () => {
+    await anvil?.stop()
+  })
+
+  it('stops the sync with exit code 3 and leaves the stored history untouched', async () => {
+    const url = `lmdb:${tempDir()}`
+    const cli = startCli(['sync', '--rpc', anvil.url, '--store', url, '--follow', '--no-metrics', '--no-progress'])
+    running.push(cli)
+    const before = await anvilHashes(anvil, 90)
+    await until('initial sync', async () => {
+      const ours = await storedHashes(url, 90)
+      return ours.length === before.length && ours.every((h, i) => h === before[i])
+    })
+    const finalized = Number.parseInt((await anvil.rpc<JsonBlock>('eth_getBlockByNumber', ['finalized', false])).number, 16)
+    expect(finalized).toBeGreaterThan(0) // Anvil finalizes latest - 64: blocks below it are final
+    const depth = 90 - finalized + 5
+    await anvil.rpc('anvil_reorg', [depth, []])
+    await mineEmpty(anvil, 2)
+    const { code } = await cli.exited
+    expect(code).toBe(3)
+    expect(cli.lines.some((l) => l.includes('REORG_TOO_DEEP'))).toBe(true)
+    expect(await storedHashes(url, 90)).toEqual(before)
+    expect(runCli(['verify', '--store', url]).status).toBe(0)
+  }, 120_000)
 })
