@@ -179,7 +179,9 @@ export class Syncer {
     })
     try {
       await this.waitForSources()
-      let anchor = await this.resolveStart()
+      const start = await this.resolveStart()
+      if (!start) return 'target-reached'
+      let anchor = start
       this.startWatchdog()
       for (;;) {
         if (this.abort.signal.aborted) return 'stopped'
@@ -229,9 +231,10 @@ export class Syncer {
   /**
    * The block the sync extends: the saved checkpoint when it lies in the requested range, else the
    * genesis block (stored as the trusted anchor), else the source's block `startBlock - 1`'s hash as
-   * named by block `startBlock` (trusted: no parent check before it).
+   * named by block `startBlock` (trusted: no parent check before it). Undefined when the store is
+   * already at or past the target.
    */
-  private async resolveStart(): Promise<{ number: number; hash: Bytes; header: BlockHeader | undefined }> {
+  private async resolveStart(): Promise<{ number: number; hash: Bytes; header: BlockHeader | undefined } | undefined> {
     const { store, chain } = this.opts
     const from = this.config.startBlock
     const commit = await store.progress()
@@ -250,6 +253,16 @@ export class Syncer {
       this.progress.committed(commit.currentBlock)
       this.log.info({ block: commit.currentBlock, hash: bytesToHex(commit.lastHash) }, 'resuming from the saved checkpoint')
       return { number: commit.currentBlock, hash: commit.lastHash, header }
+    }
+    if (commit && commit.currentBlock >= commit.firstBlock) {
+      // The store's committed range is contiguous: a new anchor must not leave a gap or rewrite it.
+      if (commit.currentBlock >= from - 1) {
+        this.progress = new ProgressTracker(commit.startBlock, commit.currentBlock, commit.startTime)
+        this.progress.committed(commit.currentBlock)
+        this.log.info({ block: commit.currentBlock, target: this.config.targetBlock }, 'the store is already at or past the target')
+        return undefined
+      }
+      throw new ConfigError('STORE_RANGE', `the store holds blocks ${commit.firstBlock}-${commit.currentBlock}; --from ${from} would leave a gap after it (use another store, or a range that continues it)`)
     }
     this.progress = new ProgressTracker(from, this.target)
     if (from === 0) {

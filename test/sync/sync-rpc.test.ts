@@ -196,6 +196,13 @@ describe('sync over JSON-RPC from Anvil', () => {
     const status = runCli(['status', '--store', url, '--json'])
     expect(JSON.parse(status.stdout)).toMatchObject({ currentBlock: 25 })
     expect(runCli(['verify', '--store', url]).status).toBe(0)
+    // A target the store already passed is reached; an anchor above the store's range would leave a gap.
+    const done = runCli(['sync', '--rpc', anvil.url, '--store', url, '--to', '20', '--no-metrics', '--no-progress'])
+    expect(done.status).toBe(0)
+    expect(done.stderr).toMatch(/already at or past the target/)
+    const gap = runCli(['sync', '--rpc', anvil.url, '--store', url, '--from', '30', '--no-metrics', '--no-progress'])
+    expect(gap.status).toBe(2)
+    expect(gap.stderr).toMatch(/holds blocks 10-25; --from 30 would leave a gap/)
     // The checkpoint (25) lies inside 5..head: the sync resumes there instead of re-anchoring at 5.
     const second = runCli(['sync', '--rpc', anvil.url, '--store', url, '--from', '5', '--no-metrics', '--no-progress'])
     expect(second.status).toBe(0)
