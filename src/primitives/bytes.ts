@@ -44,9 +44,17 @@ export function concatBytes(...parts: Bytes[]): Bytes {
 
 /** Big-endian unsigned integer. */
 export function bytesToBigInt(bytes: Bytes): bigint {
-  if (bytes.length === 0) return 0n
-  if (bytes.length <= 6) return BigInt(bytesToSafeNumber(bytes))
-  return BigInt(bytesToHex(bytes))
+  const n = bytes.length
+  if (n <= 6) return n === 0 ? 0n : BigInt(bytesToSafeNumber(bytes))
+  // 64 bits at a time: about twice as fast as parsing a hex string (r, s, values, fees).
+  const view = new DataView(bytes.buffer, bytes.byteOffset, n)
+  const head = n & 7
+  // The leading bytes that do not fill 64 bits; 7 of them would not fit a double exactly.
+  let first = 0
+  for (let i = head === 7 ? 1 : 0; i < head; i++) first = first * 256 + bytes[i]
+  let value = head === 7 ? (BigInt(bytes[0]) << 48n) | BigInt(first) : BigInt(first)
+  for (let i = head; i < n; i += 8) value = (value << 64n) | view.getBigUint64(i)
+  return value
 }
 
 function bytesToSafeNumber(bytes: Bytes): number {

@@ -17,6 +17,7 @@ import {
   fixedOf,
   listItems,
   rawOf,
+  readItem,
   stringOf,
   type RlpItem,
 } from './rlp.js'
@@ -45,27 +46,51 @@ export function bloomAdd(bloom: Bytes, entry: Bytes): void {
 }
 
 /**
- * Bloom bits of entries already hashed. The logs of a block repeat contract addresses and event
- * signatures (the Transfer topic alone is in most of them), so one cache per block saves a large
- * share of the keccak calls, which dominate bloom computation. Only those two kinds go through the
- * cache: indexed arguments (topics 1-3) repeat too rarely to pay for a lookup. Bounded: cleared
- * when full.
+ * Bloom bits of entries already hashed. Logs repeat contract addresses and event signatures (the
+ * Transfer topic alone is in most of them), within a block and across blocks, so one cache per
+ * thread saves a large share of the keccak calls, which dominate bloom computation. Only those two
+ * kinds go through the cache: indexed arguments (topics 1-3) repeat too rarely to pay for a lookup.
+ *
+ * Keyed by a 32-bit mix of the entry's bytes and confirmed by comparing the entry itself, so an
+ * entry crafted to collide only costs a keccak, never a wrong bloom. Entries are copied (a view
+ * would keep a whole message buffer alive). Bounded: cleared when full.
  */
 export class BloomCache {
-  private readonly bits = new Map<string, number>()
+  private readonly entries = new Map<number, { entry: Bytes; bits: number }>()
 
   constructor(private readonly maxEntries = 65_536) {}
 
   add(bloom: Bytes, entry: Bytes): void {
-    const key = Buffer.from(entry.buffer, entry.byteOffset, entry.byteLength).toString('latin1')
-    let packed = this.bits.get(key)
-    if (packed === undefined) {
-      packed = bloomBitsOf(entry)
-      if (this.bits.size >= this.maxEntries) this.bits.clear()
-      this.bits.set(key, packed)
-    }
-    setBloomBits(bloom, packed)
+    setBloomBits(bloom, this.bitsOf(entry))
   }
+
+  private bitsOf(entry: Bytes): number {
+    const key = bloomCacheKey(entry)
+    const hit = this.entries.get(key)
+    if (hit !== undefined && sameBytes(hit.entry, entry)) return hit.bits
+    const bits = bloomBitsOf(entry)
+    if (hit === undefined) {
+      if (this.entries.size >= this.maxEntries) this.entries.clear()
+      this.entries.set(key, { entry: entry.slice(), bits })
+    }
+    return bits
+  }
+}
+
+/** The bloom cache every receipt check of this thread shares (addresses and event signatures). */
+export const sharedBloomCache = new BloomCache()
+
+/** The cache's key: a 32-bit mix of every byte (entries are short; cheaper than any allocation). */
+export function bloomCacheKey(b: Bytes): number {
+  let h = b.length
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i], 0x9e3779b1) ^ (h >>> 15)
+  return h
+}
+
+function sameBytes(a: Bytes, b: Bytes): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 export function bloomOr(into: Bytes, other: Bytes): void {
@@ -107,6 +132,49 @@ export function logsBloom(logs: readonly Log[], cache?: BloomCache): Bytes {
   return bloom
 }
 
+/** rlp string prefix of a 256-byte bloom. */
+const BLOOM_PREFIX = Uint8Array.of(0xb9, 0x01, 0x00)
+
+/**
+ * Bloom of a logs list read straight from its RLP, with the checks and error codes of `decodeLogs`
+ * (log = [20-byte address, [32-byte topic, ...], data]) but without building Log objects.
+ */
+function bloomOfLogsItem(buf: Bytes, logsItem: RlpItem, cache: BloomCache | undefined): Bytes {
+  const bloom = new Uint8Array(BLOOM_BYTES)
+  for (let pos = logsItem.start; pos < logsItem.end; ) {
+    const logItem = readItem(buf, pos, logsItem.end)
+    pos = logItem.end
+    const [addressItem, topicsItem, dataItem] = logFields(buf, logItem)
+    const address = fixedOf(buf, addressItem, 20, 'log address')
+    if (cache) cache.add(bloom, address)
+    else bloomAdd(bloom, address)
+    if (!topicsItem.list) throw new DecodeError('RLP_EXPECTED_LIST', 'expected a list, found a string')
+    for (let at = topicsItem.start, i = 0; at < topicsItem.end; i++) {
+      const topicItem = readItem(buf, at, topicsItem.end)
+      at = topicItem.end
+      const topic = fixedOf(buf, topicItem, 32, 'log topic')
+      if (i === 0 && cache) cache.add(bloom, topic)
+      else bloomAdd(bloom, topic)
+    }
+    if (dataItem.list) throw new DecodeError('RLP_EXPECTED_STRING', 'expected a string, found a list')
+  }
+  return bloom
+}
+
+/** The three fields of a log item (what `listItems(buf, log, 3)` and a count check give, without the array). */
+function logFields(buf: Bytes, log: RlpItem): [RlpItem, RlpItem, RlpItem] {
+  if (!log.list) throw new DecodeError('RLP_EXPECTED_LIST', 'expected a list, found a string')
+  const fields: RlpItem[] = []
+  for (let pos = log.start; pos < log.end; ) {
+    if (fields.length >= 3) throw new DecodeError('RLP_TOO_MANY_ITEMS', 'list has more than 3 items')
+    const item = readItem(buf, pos, log.end)
+    fields.push(item)
+    pos = item.end
+  }
+  if (fields.length !== 3) throw new DecodeError('RECEIPT_BAD_LOG', 'log must be [address, topics, data]')
+  return fields as [RlpItem, RlpItem, RlpItem]
+}
+
 /** One receipt, from either wire form. Positions refer to `buf`. */
 export class Receipt {
   private cachedLogs: Log[] | undefined
@@ -123,6 +191,8 @@ export class Receipt {
     private readonly logsItem: RlpItem,
     /** eth/68: the trie value as received. */
     private readonly consensusBytes: Bytes | undefined,
+    /** eth/69: the status and cumulative gas fields as received (spliced into the consensus form). */
+    private readonly statusAndGasRaw: Bytes | undefined,
   ) {}
 
   /** Decodes one element of a block's receipt list, either encoding. */
@@ -143,7 +213,8 @@ export class Receipt {
     }
     // eth/69: [type, statusOrRoot, cumGas, logs]
     const type = Number(bigIntOf(buf, f[0], 'receipt type', 1))
-    return new Receipt('eth69', type, statusOf(buf, f[1]), bigIntOf(buf, f[2], 'cumulativeGasUsed', 8), undefined, buf, checkLogsList(f[3]), undefined)
+    const statusAndGas = buf.subarray(f[1].offset, f[2].end)
+    return new Receipt('eth69', type, statusOf(buf, f[1]), bigIntOf(buf, f[2], 'cumulativeGasUsed', 8), undefined, buf, checkLogsList(f[3]), undefined, statusAndGas)
   }
 
   /** From the consensus encoding (trie value): legacy list, or type || rlp(list). */
@@ -159,6 +230,7 @@ export class Receipt {
       list,
       checkLogsList(f[3]),
       consensusBytes,
+      undefined,
     )
   }
 
@@ -171,9 +243,9 @@ export class Receipt {
     return rawOf(this.buf, this.logsItem)
   }
 
-  /** Bloom computed from the logs (never trusted from the wire); share `cache` across a block. */
+  /** Bloom computed from the logs (never trusted from the wire); `cache` saves repeated keccaks. */
   computeBloom(cache?: BloomCache): Bytes {
-    return logsBloom(this.logs(), cache)
+    return bloomOfLogsItem(this.buf, this.logsItem, cache)
   }
 
   /** True for a post-Byzantium status receipt; false for a pre-Byzantium state-root receipt. */
@@ -181,15 +253,16 @@ export class Receipt {
     return this.statusOrRoot.length !== 32
   }
 
-  /** Trie value: the received bytes for eth/68; rebuilt with a derived bloom for eth/69. */
+  /**
+   * Trie value: the received bytes for eth/68; for eth/69, rlp([status, cumulativeGas, bloom, logs])
+   * (typed: prefixed by the type byte) built in one copy from the fields as received and the
+   * derived bloom.
+   */
   consensusEncoding(bloom: Bytes = this.receivedBloom ?? this.computeBloom()): Bytes {
     if (this.consensusBytes !== undefined) return this.consensusBytes
-    const list = encodeListOfEncoded([encode(this.statusOrRoot), encode(this.cumulativeGasUsed), encode(bloom), this.logsRaw()])
-    if (this.type === 0) return list
-    const out = new Uint8Array(list.length + 1)
-    out[0] = this.type
-    out.set(list, 1)
-    return out
+    // Every receipt has one of the two: eth/68 keeps its consensus bytes, eth/69 its raw fields.
+    const parts = [this.statusAndGasRaw!, BLOOM_PREFIX, bloom, this.logsRaw()]
+    return encodeListOfEncoded(parts, this.type === 0 ? undefined : this.type)
   }
 
   /** Compact eth/69 item: rlp([type, statusOrRoot, cumulativeGas, logs]). */

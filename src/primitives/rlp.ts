@@ -222,12 +222,17 @@ export function encode(input: EncodableInput): Bytes {
   return out
 }
 
-/** Wraps already-encoded items in a list header (one copy, no re-encoding of the items). */
-export function encodeListOfEncoded(parts: readonly Bytes[]): Bytes {
+/**
+ * Wraps already-encoded items in a list header (one copy, no re-encoding of the items). With
+ * `typeByte`, the list is preceded by it: an EIP-2718 envelope `type || rlp(list)`.
+ */
+export function encodeListOfEncoded(parts: readonly Bytes[], typeByte?: number): Bytes {
   let payload = 0
   for (const p of parts) payload += p.length
-  const out = new Uint8Array(prefixLength(payload) + payload)
-  let pos = writePrefix(out, 0, payload, 0xc0, 0xf7)
+  const lead = typeByte === undefined ? 0 : 1
+  const out = new Uint8Array(lead + prefixLength(payload) + payload)
+  if (typeByte !== undefined) out[0] = typeByte
+  let pos = writePrefix(out, lead, payload, 0xc0, 0xf7)
   for (const p of parts) {
     out.set(p, pos)
     pos += p.length

@@ -1,6 +1,6 @@
 /**
  * Worker-thread entry of WorkerPool: imports each task's module once, runs the named export on the
- * input and posts the result (moving the ArrayBuffers a task marks with `withTransfer`). A thrown
+ * input (one task at a time, in the order received) and posts the result (moving the ArrayBuffers a task marks with `withTransfer`). A thrown
  * error is reported as a reply; anything that kills the thread is detected by the pool.
  */
 import { parentPort } from 'node:worker_threads'
@@ -22,10 +22,10 @@ function errorReply(id: number, err: unknown): WorkerErrorReply {
   }
 }
 
+if (!parentPort) throw new Error('pool-worker must run in a worker thread')
 const port = parentPort
-if (!port) throw new Error('pool-worker must run in a worker thread')
 
-port.on('message', async (req: WorkerRequest) => {
+async function handle(req: WorkerRequest): Promise<void> {
   try {
     const fn = await importFunction<(input: unknown) => unknown>(req)
     const result = await fn(req.input)
@@ -40,6 +40,13 @@ port.on('message', async (req: WorkerRequest) => {
       port.postMessage({ ...reply, error: { ...reply.error, details: undefined } })
     }
   }
+}
+
+// The pool hands over several tasks at once; they run one after another, in order (an async task
+// must not interleave with the next one).
+let previous: Promise<void> = Promise.resolve()
+port.on('message', (req: WorkerRequest) => {
+  previous = previous.then(() => handle(req))
 })
 
 port.postMessage({ ready: true } satisfies WorkerReply)

@@ -2,12 +2,15 @@
  * A small typed pool of worker threads for CPU-bound work (block validation). A task names a
  * function by module URL and export name; the worker imports the module once and calls the function
  * with the input, so new kinds of work need no change here. Each worker runs one task at a time;
- * tasks queue in FIFO order.
+ * tasks queue in FIFO order. Up to `tasksPerWorker` tasks are handed to a worker ahead of its
+ * replies: it starts the next one as soon as it finishes, even while the main thread is busy (a
+ * large network message, a store write) and has not read the previous reply yet.
  *
  * Failures are typed: a task that throws rejects with WORKER_TASK_FAILED (the worker lives on); a
- * worker that dies (uncaught error, process.exit, out of memory) rejects its task with
- * WORKER_CRASHED and is replaced, so the pool keeps its size. `close()` lets running tasks finish,
- * rejects queued ones and terminates every worker.
+ * worker that dies (uncaught error, process.exit, out of memory) rejects its running task with
+ * WORKER_CRASHED and is replaced, so the pool keeps its size; the tasks handed to it behind the
+ * running one go back to the front of the queue. `close()` lets running tasks finish, rejects
+ * queued ones and terminates every worker.
  */
 import { availableParallelism } from 'node:os'
 import { createRequire } from 'node:module'
@@ -95,8 +98,10 @@ export interface WorkerRequest {
 export interface WorkerPoolOptions {
   /** Number of worker threads; default: available cores. */
   size?: number
-  /** Tasks waiting for a worker before `run` rejects with WORKER_POOL_QUEUE_FULL; default unbounded. */
+  /** Tasks waiting (not yet running) before `run` rejects with WORKER_POOL_QUEUE_FULL; default unbounded. */
   maxQueue?: number
+  /** Tasks handed to one worker at a time (the running one included); default 4. */
+  tasksPerWorker?: number
   /** Per-worker heap limits (a worker that exceeds them crashes and is replaced). */
   resourceLimits?: ResourceLimits
   /** Worker script; default the pool's own entry. It must answer like pool-worker does. */
@@ -114,7 +119,8 @@ interface Job {
 
 interface Slot {
   worker: Worker
-  job: Job | undefined
+  /** Tasks handed to the worker, in order; the first is running, the worker answers in order. */
+  jobs: Job[]
   /** The worker finished loading; a crash before that is a start-up failure. */
   ready: boolean
   /** Resolves when the thread has exited. */
@@ -133,6 +139,11 @@ function startWorker(entry: URL, resourceLimits: ResourceLimits | undefined): Wo
 }
 
 const MAX_FAILED_STARTS = 3
+/**
+ * Four tasks ahead: a validation batch takes ~40 ms, so a worker keeps busy through ~120 ms of main
+ * thread work before it idles; more would only unbalance the workers.
+ */
+const DEFAULT_TASKS_PER_WORKER = 4
 
 export class WorkerPool {
   private readonly slots: Slot[] = []
@@ -140,6 +151,7 @@ export class WorkerPool {
   private nextId = 1
   private closing: Promise<void> | undefined
   private readonly maxQueue: number
+  private readonly tasksPerWorker: number
   /** Workers that died before becoming ready, in a row; at MAX_FAILED_STARTS the pool gives up. */
   private failedStarts = 0
   private broken: WorkerPoolError | undefined
@@ -148,6 +160,8 @@ export class WorkerPool {
     const size = options.size ?? availableParallelism()
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`worker pool size must be a positive integer, got ${size}`)
     this.maxQueue = options.maxQueue ?? Number.POSITIVE_INFINITY
+    this.tasksPerWorker = options.tasksPerWorker ?? DEFAULT_TASKS_PER_WORKER
+    if (!Number.isInteger(this.tasksPerWorker) || this.tasksPerWorker < 1) throw new RangeError(`tasksPerWorker must be a positive integer, got ${this.tasksPerWorker}`)
     for (let i = 0; i < size; i++) this.slots.push(this.spawn())
   }
 
@@ -156,16 +170,18 @@ export class WorkerPool {
     return this.slots.length
   }
 
-  /** Tasks waiting for a free worker. */
+  /** Tasks not running yet (in the pool's queue or handed to a busy worker). */
   get queued(): number {
-    return this.queue.length
+    let ahead = 0
+    for (const slot of this.slots) ahead += Math.max(0, slot.jobs.length - 1)
+    return this.queue.length + ahead
   }
 
   /** Runs `task(input)` on a worker. `transfer` lists ArrayBuffers of `input` to move instead of copy. */
   run<In, Out>(task: TaskRef<In, Out>, input: In, transfer: ArrayBuffer[] = []): Promise<Out> {
     if (this.closing) return Promise.reject(new WorkerPoolError(WorkerPoolErrorCode.Closed, 'worker pool is closed'))
     if (this.broken) return Promise.reject(this.broken)
-    if (this.queue.length >= this.maxQueue) {
+    if (this.queued >= this.maxQueue) {
       return Promise.reject(new WorkerPoolError(WorkerPoolErrorCode.QueueFull, `worker pool queue is full (${this.maxQueue} tasks)`, { retryable: true }))
     }
     const request: WorkerRequest = { id: this.nextId++, module: task.module, export: task.export, input }
@@ -187,11 +203,13 @@ export class WorkerPool {
   }
 
   private async shutdown(): Promise<void> {
-    for (const job of this.queue.splice(0)) job.reject(new WorkerPoolError(WorkerPoolErrorCode.Closed, 'worker pool closed before the task started'))
+    const notStarted = () => new WorkerPoolError(WorkerPoolErrorCode.Closed, 'worker pool closed before the task started')
+    for (const job of this.queue.splice(0)) job.reject(notStarted())
+    for (const slot of this.slots) for (const job of slot.jobs.slice(1)) job.reject(notStarted())
     await Promise.all(
       this.slots.map(async (slot) => {
         // Let the running task finish (its caller sees the outcome either way).
-        await slot.job?.promise.catch(() => undefined)
+        await slot.jobs[0]?.promise.catch(() => undefined)
         await slot.worker.terminate()
         await slot.exited
       }),
@@ -202,7 +220,7 @@ export class WorkerPool {
   private spawn(): Slot {
     const worker = startWorker(this.options.entry ?? DEFAULT_ENTRY, this.options.resourceLimits)
     let exited!: () => void
-    const slot: Slot = { worker, job: undefined, ready: false, exited: new Promise<void>((r) => (exited = r)) }
+    const slot: Slot = { worker, jobs: [], ready: false, exited: new Promise<void>((r) => (exited = r)) }
     worker.on('message', (reply: WorkerReply) => this.onReply(slot, reply))
     worker.on('error', (err) => this.onCrash(slot, err))
     worker.on('exit', (code) => {
@@ -220,10 +238,10 @@ export class WorkerPool {
       this.failedStarts = 0
       return
     }
-    const job = slot.job
+    const job = slot.jobs[0]
     if (!job || job.request.id !== reply.id) return
-    slot.job = undefined
-    slot.worker.unref()
+    slot.jobs.shift()
+    if (slot.jobs.length === 0) slot.worker.unref()
     if (reply.ok) job.resolve(reply.value)
     else {
       const e = reply.error
@@ -240,8 +258,7 @@ export class WorkerPool {
   private onCrash(slot: Slot, err: Error): void {
     const index = this.slots.indexOf(slot)
     if (index < 0) return // already handled (an error event is followed by an exit event)
-    const job = slot.job
-    slot.job = undefined
+    const [job, ...waiting] = slot.jobs.splice(0)
     if (this.closing) {
       job?.reject(new WorkerPoolError(WorkerPoolErrorCode.Closed, 'worker pool closed while the task ran', { cause: err }))
       return
@@ -249,6 +266,8 @@ export class WorkerPool {
     this.slots.splice(index, 1)
     void slot.worker.terminate()
     job?.reject(new WorkerPoolError(WorkerPoolErrorCode.Crashed, `worker crashed: ${err.message}`, { retryable: true, cause: err }))
+    // Tasks handed over behind the running one never started: another worker takes them first.
+    this.queue.unshift(...waiting)
     if (!slot.ready && ++this.failedStarts >= MAX_FAILED_STARTS) {
       // Workers that cannot even start (missing build, broken install) would be respawned forever.
       this.broken = new WorkerPoolError(WorkerPoolErrorCode.Crashed, `worker threads fail to start: ${err.message}`, { cause: err })
@@ -259,15 +278,17 @@ export class WorkerPool {
     this.dispatch()
   }
 
+  /** Hands queued tasks to the least loaded workers, up to `tasksPerWorker` each. */
   private dispatch(): void {
-    for (const slot of this.slots) {
-      if (this.queue.length === 0) return
-      if (slot.job) continue
+    while (this.queue.length > 0) {
+      let target: Slot | undefined
+      for (const slot of this.slots) if (slot.jobs.length < this.tasksPerWorker && (!target || slot.jobs.length < target.jobs.length)) target = slot
+      if (!target) return
       const job = this.queue.shift()!
-      slot.job = job
+      target.jobs.push(job)
       // Keep the process alive while a task runs; an idle pool does not hold it open.
-      slot.worker.ref()
-      slot.worker.postMessage(job.request, job.transfer)
+      target.worker.ref()
+      target.worker.postMessage(job.request, job.transfer)
     }
   }
 }

@@ -8,7 +8,7 @@ import type { ForkRules } from '../chain/forks.js'
 import { DecodeError, ValidationError } from '../errors.js'
 import { type Bytes, bytesToHex, equalBytes } from '../primitives/bytes.js'
 import type { BlockHeader } from '../primitives/header.js'
-import { BLOOM_BYTES, BloomCache, bloomOr, decodeBlockReceipts, type Receipt } from '../primitives/receipt.js'
+import { BLOOM_BYTES, bloomOr, decodeBlockReceipts, type Receipt, sharedBloomCache } from '../primitives/receipt.js'
 import { orderedTrieRoot } from '../primitives/trie.js'
 
 export const ReceiptErrorCode = {
@@ -75,13 +75,12 @@ export function validateReceipts(header: BlockHeader, receipts: readonly Receipt
   checkForm(receipts, opts, out)
 
   const blockBloom = new Uint8Array(BLOOM_BYTES)
-  const bloomCache = new BloomCache()
   const values: Bytes[] = []
   for (let i = 0; i < receipts.length; i++) {
     const r = receipts[i]
     let bloom: Bytes
     try {
-      bloom = r.computeBloom(bloomCache)
+      bloom = r.computeBloom(sharedBloomCache)
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err
       out.push(atReceipt(i, ReceiptErrorCode.Malformed, `malformed logs: ${err.message}`, { decodeCode: err.code }, err))

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { DecodeError } from '../../src/errors.js'
 import { bytesToHex } from '../../src/primitives/bytes.js'
-import { BloomCache, decodeBlockReceipts, encodeReceiptsEth68, encodeReceiptsEth69, logsBloom } from '../../src/primitives/receipt.js'
+import { BLOOM_BYTES, BloomCache, bloomAdd, bloomCacheKey, decodeBlockReceipts, encodeReceiptsEth68, encodeReceiptsEth69, logsBloom } from '../../src/primitives/receipt.js'
 import { encode } from '../../src/primitives/rlp.js'
 
 const log = (i: number) => [new Uint8Array(20).fill(i), [new Uint8Array(32).fill(i), new Uint8Array(32).fill(i + 1)], Uint8Array.of(i)]
@@ -43,6 +43,55 @@ describe('receipts of every form', () => {
     expect(bytesToHex(logsBloom(logs, cache))).toBe(bytesToHex(plain))
     expect(bytesToHex(logsBloom(logs, cache))).toBe(bytesToHex(plain)) // served from the cache, which stays bounded
     expect(plain.some((b) => b !== 0)).toBe(true)
+  })
+
+  it('never serves the bloom bits of another entry whose cache key collides', () => {
+    // Birthday search for two addresses with the same 32-bit key (~80k tries).
+    const seen = new Map<number, Uint8Array>()
+    let pair: [Uint8Array, Uint8Array] | undefined
+    for (let i = 0; !pair; i++) {
+      const entry = new Uint8Array(20)
+      new DataView(entry.buffer).setUint32(0, i)
+      const other = seen.get(bloomCacheKey(entry))
+      if (other) pair = [other, entry]
+      else seen.set(bloomCacheKey(entry), entry)
+    }
+    const cache = new BloomCache()
+    for (const entry of [...pair, ...pair]) {
+      const cached = new Uint8Array(BLOOM_BYTES)
+      const plain = new Uint8Array(BLOOM_BYTES)
+      cache.add(cached, entry)
+      bloomAdd(plain, entry)
+      expect(bytesToHex(cached)).toBe(bytesToHex(plain))
+    }
+  })
+
+  it('checks logs the same way when computing a bloom as when decoding them', () => {
+    const a20 = new Uint8Array(20)
+    const t32 = new Uint8Array(32)
+    const badLogs = [
+      [a20, [t32], new Uint8Array(0), new Uint8Array(0)], // four fields
+      [a20, [t32]], // two fields
+      [new Uint8Array(19), [t32], new Uint8Array(0)], // short address
+      [a20, t32, new Uint8Array(0)], // topics not a list
+      [a20, [new Uint8Array(31)], new Uint8Array(0)], // short topic
+      [a20, [t32], [new Uint8Array(0)]], // data is a list
+      a20, // a log that is not a list
+    ]
+    for (const bad of badLogs) {
+      const [receipt] = decodeBlockReceipts(encode([[2, 1, 21_000n, [bad]]]))
+      const codeOf = (f: () => unknown) => {
+        try {
+          f()
+        } catch (err) {
+          expect(err).toBeInstanceOf(DecodeError)
+          return (err as DecodeError).code
+        }
+        return 'no error'
+      }
+      expect(codeOf(() => receipt.computeBloom())).toBe(codeOf(() => receipt.logs()))
+      expect(codeOf(() => receipt.computeBloom())).not.toBe('no error')
+    }
   })
 
   it('rejects malformed receipts with typed decode errors', () => {

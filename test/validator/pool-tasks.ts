@@ -30,3 +30,11 @@ export function waitForFlag(input: { flag: SharedArrayBuffer }): string {
   Atomics.wait(flag, 0, 0)
   return 'released'
 }
+
+/** Stores 1 in `flag[0]` and wakes whoever waits on it: proof that the task ran. */
+export function markRan(input: { flag: SharedArrayBuffer }): string {
+  const flag = new Int32Array(input.flag)
+  Atomics.store(flag, 0, 1)
+  Atomics.notify(flag, 0)
+  return 'ran'
+}

@@ -27,6 +27,7 @@ const exitHard = taskRef<void, never>(TASKS, 'exitHard')
 const throwUncaught = taskRef<void, never>(TASKS, 'throwUncaught')
 const fail = taskRef<void, never>(TASKS, 'fail')
 const waitForFlag = taskRef<{ flag: SharedArrayBuffer }, string>(TASKS, 'waitForFlag')
+const markRan = taskRef<{ flag: SharedArrayBuffer }, string>(TASKS, 'markRan')
 
 /** Real blocks: the portal mainnet blocks with receipts, and the geth test chain (types 0-4, blobs). */
 function realBlocks(): RawBlock<ForkContext>[] {
@@ -158,6 +159,34 @@ describe('WorkerPool', () => {
     await closed
     expect(pool.size).toBe(0)
     await expect(pool.run(echo, { value: 2 })).rejects.toMatchObject({ code: WorkerPoolErrorCode.Closed })
+  })
+
+  it('hands a worker its next task ahead of the reply, so a blocked main thread does not idle it', async () => {
+    const pool = new WorkerPool({ size: 1 })
+    try {
+      await pool.run(markRan, { flag: new SharedArrayBuffer(8) }) // the worker has loaded the task module
+      const flag = new Int32Array(new SharedArrayBuffer(8))
+      const first = pool.run(echo, { value: 1 })
+      const second = pool.run(markRan, { flag: flag.buffer as SharedArrayBuffer })
+      // The main thread blocks here without reading the first reply: the second task must run anyway.
+      expect(Atomics.wait(flag, 0, 0, 30_000)).toBe('ok')
+      expect((await first).value).toBe(1)
+      expect(await second).toBe('ran')
+    } finally {
+      await pool.close()
+    }
+  })
+
+  it('gives the tasks handed to a crashed worker behind the crashing one to its replacement', async () => {
+    const pool = new WorkerPool({ size: 1 })
+    try {
+      const crashed = pool.run(exitHard, undefined).catch((e: unknown) => e)
+      const behind = Array.from({ length: 3 }, (_, i) => pool.run(echo, { value: i }))
+      expect(await crashed).toMatchObject({ code: WorkerPoolErrorCode.Crashed })
+      expect((await Promise.all(behind)).map((r) => r.value)).toEqual([0, 1, 2])
+    } finally {
+      await pool.close()
+    }
   })
 
   it('bounds its queue', async () => {

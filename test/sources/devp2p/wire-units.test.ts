@@ -5,7 +5,7 @@ import { RLP } from '@ethereumjs/rlp'
 import { compress } from 'snappyjs'
 import { describe, expect, it } from 'vitest'
 import { DecodeError, SourceError } from '../../../src/errors.js'
-import { bytesToHex, hexToBytes } from '../../../src/primitives/bytes.js'
+import { bytesToHex, hexToBytes, utf8ToBytes } from '../../../src/primitives/bytes.js'
 import { encode, Encoded } from '../../../src/primitives/rlp.js'
 import { formatEnode, parseEnode } from '../../../src/sources/devp2p/enode.js'
 import { Devp2pErrorCode } from '../../../src/sources/devp2p/errors.js'
@@ -129,6 +129,40 @@ describe('bounded snappy', () => {
     expect(() => snappyDecompress(Uint8Array.of(0x80, 0x80, 0x80, 0x80, 0x80, 0x80), 100)).toThrow(expect.objectContaining({ code: Devp2pErrorCode.InvalidMessage }))
     const truncated = compress(new Uint8Array(5000).map((_, i) => i * 7)).subarray(0, 50)
     expect(() => snappyDecompress(truncated, 10_000)).toThrow(expect.objectContaining({ code: Devp2pErrorCode.InvalidMessage }))
+  })
+})
+
+describe('snappy decompression', () => {
+  const invalid = expect.objectContaining({ code: Devp2pErrorCode.InvalidMessage })
+
+  it('decodes what snappyjs compresses: long and short literals, every copy length, up to several 64 KiB blocks', () => {
+    let seed = 1
+    const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) & 0xff
+    const inputs = [0, 1, 59, 60, 61, 255, 256, 65_536, 70_000, 300_000].flatMap((n) => [
+      new Uint8Array(n).map(random), // incompressible: literals of every length form
+      new Uint8Array(n).map((_, i) => (i % 97 < 40 ? random() : i % 7)), // hash-like runs between repeats
+      new Uint8Array(n).fill(9), // one overlapping copy after another
+    ])
+    for (const data of inputs) expect(snappyDecompress(compress(data), data.length)).toEqual(data)
+  })
+
+  it('handles the copy forms snappyjs does not emit (2-byte and 4-byte offsets) and overlapping copies', () => {
+    const ab = [0x04, 0x61, 0x62] // literal "ab"
+    expect(snappyDecompress(Uint8Array.of(6, ...ab, 0x01, 0x02), 6)).toEqual(utf8ToBytes('ababab')) // 1-byte offset, overlapping
+    expect(snappyDecompress(Uint8Array.of(5, ...ab, (2 << 2) | 2, 0x02, 0x00), 5)).toEqual(utf8ToBytes('ababa')) // 2-byte offset
+    expect(snappyDecompress(Uint8Array.of(6, ...ab, (3 << 2) | 3, 0x02, 0, 0, 0), 6)).toEqual(utf8ToBytes('ababab')) // 4-byte offset
+  })
+
+  it('rejects streams whose copies or literals leave the buffers, or that produce another length than declared', () => {
+    const ab = [0x04, 0x61, 0x62]
+    expect(() => snappyDecompress(Uint8Array.of(6, ...ab, 0x01, 0x00), 6)).toThrow(invalid) // offset 0
+    expect(() => snappyDecompress(Uint8Array.of(6, ...ab, 0x01, 0x03), 6)).toThrow(invalid) // before the start
+    expect(() => snappyDecompress(Uint8Array.of(5, ...ab, 0x01, 0x02), 5)).toThrow(invalid) // copy past the declared end
+    expect(() => snappyDecompress(Uint8Array.of(1, ...ab), 10)).toThrow(invalid) // literal past the declared end
+    expect(() => snappyDecompress(Uint8Array.of(4, 0x0c, 0x61, 0x62), 10)).toThrow(invalid) // literal past the input
+    expect(() => snappyDecompress(Uint8Array.of(9, ...ab, 0x01, 0x02), 10)).toThrow(invalid) // 6 bytes for 9 declared
+    expect(() => snappyDecompress(Uint8Array.of(100, 0xf4, 0x10), 1000)).toThrow(invalid) // literal length bytes missing
+    expect(() => snappyDecompress(Uint8Array.of(6, ...ab, 0x0e, 0x02), 6)).toThrow(invalid) // truncated 2-byte offset
   })
 })
 

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest'
+import { bigIntToBytes, bytesToBigInt, bytesToHex } from '../../src/primitives/bytes.js'
+
+describe('bytesToBigInt', () => {
+  it('reads big-endian integers of every length up to 40 bytes, at any offset in a buffer', () => {
+    const backing = new Uint8Array(64).map((_, i) => (i * 151 + 7) & 0xff)
+    for (let length = 0; length <= 40; length++) {
+      for (const offset of [0, 1, 3]) {
+        const bytes = backing.subarray(offset, offset + length)
+        const expected = length === 0 ? 0n : BigInt(bytesToHex(bytes))
+        expect(bytesToBigInt(bytes)).toBe(expected)
+      }
+    }
+  })
+
+  it('round-trips with bigIntToBytes at the edges of its 64-bit steps', () => {
+    for (const v of [0n, 1n, 2n ** 48n - 1n, 2n ** 48n, 2n ** 64n - 1n, 2n ** 64n, 2n ** 255n + 12345n, 2n ** 256n - 1n]) {
+      expect(bytesToBigInt(bigIntToBytes(v))).toBe(v)
+    }
+  })
+})
