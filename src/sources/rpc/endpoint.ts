@@ -9,6 +9,7 @@ import type { Logger } from '../../logger.js'
 import { silentLogger } from '../../logger.js'
 import { type Bytes, bytesToHex, toQuantity } from '../../primitives/bytes.js'
 import type { HeadInfo, HeadersRequest, PeerFault, RawBlock, RequestOptions, SourcePeer } from '../types.js'
+import { BlockRebuilder } from './batch-rebuild.js'
 import { RpcError, RpcErrorCode, badResponse } from './errors.js'
 import { bigintField } from './hex.js'
 import { describe, objectToken, readNumber } from './hex-tape.js'
@@ -22,7 +23,7 @@ import {
   transactionHashTokens,
 } from './rebuild.js'
 import { DEFAULT_SCORE_OPTIONS, EndpointScore, type ScoreOptions } from './score.js'
-import { JsonRpcTransport, type JsonRpcCall, type JsonRpcOutcome, type TapeOutcome } from './transport.js'
+import { JsonRpcTransport, outcomesOf, type JsonRpcCall, type JsonRpcOutcome, type TapeOutcome } from './transport.js'
 
 export interface RpcEndpointOptions {
   url: string
@@ -40,6 +41,8 @@ export interface RpcEndpointOptions {
   verifyTxHashes?: boolean
   /** Extra HTTP headers, e.g. an API key. */
   headers?: Record<string, string>
+  /** Where block batches are rebuilt (worker threads shared by a pool's endpoints); default: this thread. */
+  rebuilder?: BlockRebuilder
   score?: Partial<ScoreOptions>
   logger?: Logger
   /** Called when this endpoint is blamed for a fault (the pool bans on invalid data). */
@@ -110,6 +113,7 @@ export class RpcEndpoint implements SourcePeer {
   /** JSON-RPC calls per HTTP request; halved when the endpoint refuses or we cut off a response as too large. */
   private batchSize: number
   private readonly verifyTxHashes: boolean
+  private readonly rebuilder: BlockRebuilder
   private readonly logger: Logger
   private readonly onFault: RpcEndpointOptions['onFault']
   private latest: HeadInfo | undefined
@@ -129,6 +133,7 @@ export class RpcEndpoint implements SourcePeer {
     })
     this.batchSize = Math.max(1, options.batchSize ?? RPC_ENDPOINT_DEFAULTS.batchSize)
     this.verifyTxHashes = options.verifyTxHashes ?? false
+    this.rebuilder = options.rebuilder ?? new BlockRebuilder(0)
     this.score = new EndpointScore({ ...DEFAULT_SCORE_OPTIONS, ...options.score })
     this.logger = (options.logger ?? silentLogger()).child({ source: this.id })
     this.onFault = options.onFault
@@ -351,7 +356,17 @@ export class RpcEndpoint implements SourcePeer {
       calls.push({ method: 'eth_getBlockByNumber', params: [toQuantity(num), true] })
       if (askReceipts) calls.push({ method: 'eth_getBlockReceipts', params: [toQuantity(num)] })
     }
-    const outcomes = await this.transport.batchTape(calls, opts)
+    let raw = await this.transport.batchRaw(calls, opts)
+    if (askReceipts === withReceipts) {
+      const rebuilt = await this.rebuilder.rebuild(raw, { numbers, withReceipts, verifyTxHashes: this.verifyTxHashes })
+      if ('blocks' in rebuilt) {
+        this.noteHead(rebuilt.last)
+        return rebuilt.blocks
+      }
+      raw = rebuilt.declined
+    }
+    // Not the common case (missing blocks, errors, uncles, no eth_getBlockReceipts): step by step.
+    const outcomes = outcomesOf(raw)
     const stride = askReceipts ? 2 : 1
     // Blocks with their receipt lists (tokens of the same tape unless fetched per transaction).
     const found: Array<TapeBlock & { receipts?: number }> = []

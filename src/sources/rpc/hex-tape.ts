@@ -17,6 +17,9 @@ for (let i = 0; i < 6; i++) {
   NIBBLE[0x41 + i] = 10 + i
   NIBBLE[0x61 + i] = 10 + i
 }
+/** Byte value per pair of hex digits (first digit in the high 8 bits), 0x100 when either is not one: one load per byte. */
+const PAIR = new Uint16Array(65536)
+for (let hi = 0; hi < 256; hi++) for (let lo = 0; lo < 256; lo++) PAIR[(hi << 8) | lo] = (NIBBLE[hi] | NIBBLE[lo]) & 0x100 ? 0x100 : (NIBBLE[hi] << 4) | NIBBLE[lo]
 
 /** Absent (token -1) and JSON null are both "not there", as for the JSON-RPC fields read from objects. */
 export function isPresent(tape: JsonTape, token: number): boolean {
@@ -42,10 +45,9 @@ function decodeInto(src: Uint8Array, from: number, to: number, dst: Uint8Array, 
     dst[at++] = v
   }
   for (; i < to; i += 2) {
-    const hi = NIBBLE[src[i]]
-    const lo = NIBBLE[src[i + 1]]
-    bad |= hi | lo
-    dst[at++] = (hi << 4) | lo
+    const v = PAIR[(src[i] << 8) | src[i + 1]]
+    bad |= v
+    dst[at++] = v
   }
   if (bad & 0x100) throw notValidHex(what)
 }
