@@ -1,10 +1,11 @@
 /**
  * Stage figure: the JSON -> RLP rebuild alone, in this process, on the cached benchmark chain (no
- * HTTP, no validation). Each block's eth_getBlockByNumber(n, true) and eth_getBlockReceipts(n) JSON
- * bytes, as the replay server sends them, go through
+ * HTTP, no validation). Each block's eth_getBlockByNumber(n, true) and eth_getBlockReceipts(n)
+ * answers, as one JSON-RPC batch response the way the replay server sends it, go through
  *   - the reference rebuild it replaced (test/sources/rpc/reference-rebuild.ts): JSON.parse, one
  *     Buffer per field, `encode`;
- *   - the tape rebuild: tokenize the bytes (json-tape.ts), write RLP back to front (rebuild.ts);
+ *   - the tape rebuild as the source runs it (batch-rebuild.ts): tokenize the bytes (json-tape.ts),
+ *     match the answers, write RLP back to front (rebuild.ts);
  * and every block's header, body and receipts must come out byte for byte the same. CPU time per
  * block is measured per stage (process CPU: stable under load), best of `--repeat` rounds.
  *
@@ -13,8 +14,10 @@
 import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { equalBytes } from '../../src/primitives/bytes.js'
+import { rebuildBlockBatch } from '../../src/sources/rpc/batch-rebuild.js'
 import { JsonTape } from '../../src/sources/rpc/json-tape.js'
-import { BlockBatchWriter, type JsonObject } from '../../src/sources/rpc/rebuild.js'
+import { blocksFromMarks, type JsonObject } from '../../src/sources/rpc/rebuild.js'
+import type { RawResponse } from '../../src/sources/rpc/transport.js'
 import * as reference from '../../test/sources/rpc/reference-rebuild.js'
 import { CHAIN_OPTIONS, chainParams } from '../chain/args.js'
 import { ensureBenchChain, loadBenchChain } from '../chain/cache.js'
@@ -27,27 +30,32 @@ const { values } = parseArgs({
 const params = chainParams(values)
 const { dir } = await ensureBenchChain(params, log)
 const chain = loadBenchChain(dir, Number(values.blocks))
-// One response per block, as a batch of [block, receipts] comes from the server.
-const responses = chain.blocks.map((b, n) => Buffer.concat([Buffer.from('['), b, Buffer.from(','), chain.receipts[n], Buffer.from(']')]))
+// One batch response per block: its eth_getBlockByNumber and eth_getBlockReceipts answers.
+const answer = (id: number, result: Uint8Array) => [Buffer.from(`{"jsonrpc":"2.0","id":${id},"result":`), result, Buffer.from('}')]
+const responses = chain.blocks.map((b, n) => Buffer.concat([Buffer.from('['), ...answer(1, b), Buffer.from(','), ...answer(2, chain.receipts[n]), Buffer.from(']')]))
 const count = responses.length
 const jsonBytes = responses.reduce((a, r) => a + r.length, 0)
 
 function referenceRebuild(bytes: Buffer) {
-  const [block, receipts] = JSON.parse(bytes.toString('utf8')) as [JsonObject, unknown[]]
+  const [block, receipts] = (JSON.parse(bytes.toString('utf8')) as Array<{ result: unknown }>).map((r) => r.result) as [JsonObject, unknown[]]
   return reference.rebuildBlock(block, { receipts })
 }
 
-function tapeRebuild(tape: JsonTape) {
-  const [block, receipts] = tape.elements(0)
-  const batch = new BlockBatchWriter()
-  batch.add(tape, block, { receipts })
-  return batch.finish()[0]
+function tapeRebuild(bytes: Buffer, n: number) {
+  const calls = [
+    { method: 'eth_getBlockByNumber', params: [n, true] },
+    { method: 'eth_getBlockReceipts', params: [n] },
+  ]
+  const raw: RawResponse = { calls, firstId: 1, bytes }
+  const rebuilt = rebuildBlockBatch(raw, { numbers: [n], withReceipts: true, verifyTxHashes: false })
+  if (!rebuilt) throw new Error(`block ${n}: the batch was declined`)
+  return blocksFromMarks(rebuilt.bytes, rebuilt.marks)[0]
 }
 
 let rlpBytes = 0
 for (const [n, bytes] of responses.entries()) {
   const want = referenceRebuild(bytes)
-  const got = tapeRebuild(JsonTape.parse(bytes))
+  const got = tapeRebuild(bytes, n)
   for (const part of ['header', 'body', 'receipts'] as const) {
     if (!equalBytes(want[part]!, got[part]!)) throw new Error(`block ${n}: the tape rebuild's ${part} differs from the reference rebuild's`)
   }
@@ -68,8 +76,8 @@ for (let round = 0; round < Number(values.repeat); round++) {
   const r = {
     referenceParse: cpuMsPerBlock((bytes) => JSON.parse(bytes.toString('utf8'))),
     reference: cpuMsPerBlock((bytes) => referenceRebuild(bytes)),
-    tokenize: cpuMsPerBlock((bytes) => JsonTape.parse(bytes)),
-    tape: cpuMsPerBlock((bytes) => tapeRebuild(JsonTape.parse(bytes))),
+    tokenize: cpuMsPerBlock((bytes) => JsonTape.parse(bytes, { reuse: true })),
+    tape: cpuMsPerBlock((bytes, n) => tapeRebuild(bytes, n)),
   }
   rounds.push(r)
   log(`round ${round + 1}: ${Object.entries(r).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')} ms/block`)

@@ -35,7 +35,8 @@ export interface RebuiltBatch {
 /** The batch rebuilt, or undefined when it is not the common case (nothing thrown: the endpoint decides). */
 export function rebuildBlockBatch(raw: RawResponse, req: BlockBatchRequest): RebuiltBatch | undefined {
   try {
-    const outcomes = outcomesOf(raw)
+    // Everything below is synchronous: the thread's reusable token arrays will do.
+    const outcomes = outcomesOf(raw, true)
     const stride = req.withReceipts ? 2 : 1
     if (outcomes.length !== req.numbers.length * stride || !outcomes.every((o) => o.ok && !o.tape.isMissing(o.result))) return undefined
     const batch = new BlockBatchWriter()

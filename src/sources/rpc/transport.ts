@@ -218,10 +218,10 @@ export class JsonRpcTransport {
 
 }
 
-/** The tape of a response body; a body that is not JSON is a bad response. */
-export function responseTape(bytes: Uint8Array): JsonTape {
+/** The tape of a response body (`reuse`: see JsonTape.parse); a body that is not JSON is a bad response. */
+function responseTape(bytes: Uint8Array, reuse = false): JsonTape {
   try {
-    return JsonTape.parse(bytes)
+    return JsonTape.parse(bytes, { reuse })
   } catch (err) {
     if (!(err instanceof JsonSyntaxError) && !(err instanceof SyntaxError)) throw err
     throw badResponse(`response is not JSON (${bytes.length} bytes)`, {
@@ -231,11 +231,14 @@ export function responseTape(bytes: Uint8Array): JsonTape {
   }
 }
 
-/** Pairs the responses of a batch with its calls by id (servers may reorder a batch). */
-export function outcomesOf(response: RawResponse): TapeOutcome[] {
+/**
+ * Pairs the responses of a batch with its calls by id (servers may reorder a batch). `reuse`: the
+ * tape is the thread's reusable one (see JsonTape.parse), for outcomes used synchronously.
+ */
+export function outcomesOf(response: RawResponse, reuse = false): TapeOutcome[] {
   const { calls, firstId } = response
   if (calls.length === 0) return []
-  const tape = responseTape(response.bytes)
+  const tape = responseTape(response.bytes, reuse)
   const isBatch = tape.kinds[0] === JsonKind.Array
   if (!isBatch && calls.length > 1) {
     // A single object for a batch: the server rejected the whole batch (rate limit, batch too large...).

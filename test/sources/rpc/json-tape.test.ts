@@ -121,6 +121,16 @@ describe('JsonTape: the JSON.parse grammar, as typed arrays', () => {
     expect(damagedAccepted).toBeGreaterThan(50)
   })
 
+  it('with reuse, successive tapes share the thread\'s token arrays (each valid until the next)', () => {
+    const big = JSON.stringify(Array.from({ length: 5000 }, (_, i) => ({ n: i })))
+    const first = JsonTape.parse(bytes(big), { reuse: true })
+    expect(first.value(0)).toEqual(JSON.parse(big))
+    const second = JsonTape.parse(bytes('{"a":[1,2]}'), { reuse: true })
+    expect(second.value(0)).toEqual({ a: [1, 2] })
+    expect(second.kinds).toBe(first.kinds)
+    expect(JsonTape.parse(bytes('[]')).kinds).not.toBe(first.kinds)
+  })
+
   it('deep nesting costs heap, not call stack', () => {
     const depth = 200_000
     const tape = JsonTape.parse(bytes('['.repeat(depth) + ']'.repeat(depth)))
