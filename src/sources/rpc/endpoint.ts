@@ -9,11 +9,21 @@ import type { Logger } from '../../logger.js'
 import { silentLogger } from '../../logger.js'
 import { type Bytes, bytesToHex, toQuantity } from '../../primitives/bytes.js'
 import type { HeadInfo, HeadersRequest, PeerFault, RawBlock, RequestOptions, SourcePeer } from '../types.js'
+import { BlockRebuilder } from './batch-rebuild.js'
 import { RpcError, RpcErrorCode, badResponse } from './errors.js'
-import { bigintField, fixedField, numberField, objectField } from './hex.js'
-import { checkHeaderHash, rebuildBlock, rebuildBody, rebuildHeader, rebuildReceipts, transactionHashes, type JsonObject } from './rebuild.js'
+import { bigintField } from './hex.js'
+import { describe, objectToken, readNumber } from './hex-tape.js'
+import { JsonKind, JsonTape } from './json-tape.js'
+import {
+  BlockBatchWriter,
+  checkHeaderHashAt,
+  rebuildBodyAt,
+  rebuildHeaderAt,
+  rebuildReceipts,
+  transactionHashTokens,
+} from './rebuild.js'
 import { DEFAULT_SCORE_OPTIONS, EndpointScore, type ScoreOptions } from './score.js'
-import { JsonRpcTransport, type JsonRpcCall, type JsonRpcOutcome } from './transport.js'
+import { JsonRpcTransport, outcomesOf, type JsonRpcCall, type JsonRpcOutcome, type TapeOutcome } from './transport.js'
 
 export interface RpcEndpointOptions {
   url: string
@@ -31,6 +41,8 @@ export interface RpcEndpointOptions {
   verifyTxHashes?: boolean
   /** Extra HTTP headers, e.g. an API key. */
   headers?: Record<string, string>
+  /** Where block batches are rebuilt (worker threads shared by a pool's endpoints); default: this thread. */
+  rebuilder?: BlockRebuilder
   score?: Partial<ScoreOptions>
   logger?: Logger
   /** Called when this endpoint is blamed for a fault (the pool bans on invalid data). */
@@ -65,8 +77,26 @@ export function redactUrl(url: string): string {
   }
 }
 
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
+/** A block object on a response's tape. */
+interface TapeBlock {
+  tape: JsonTape
+  block: number
+}
+
+/** What fetching a block's ommers needs to know about it. */
+interface UncleList {
+  number: string
+  hash: string
+  uncles: string[]
+}
+
+function uncleList({ tape, block }: TapeBlock): UncleList {
+  const uncles = tape.get(block, 'uncles')
+  return {
+    number: describe(tape, tape.get(block, 'number')),
+    hash: describe(tape, tape.get(block, 'hash')),
+    uncles: uncles >= 0 && tape.kinds[uncles] === JsonKind.Array ? tape.elements(uncles).map((u) => describe(tape, u)) : [],
+  }
 }
 
 function chunk<T>(items: readonly T[], size: number): T[][] {
@@ -83,6 +113,7 @@ export class RpcEndpoint implements SourcePeer {
   /** JSON-RPC calls per HTTP request; halved when the endpoint refuses or we cut off a response as too large. */
   private batchSize: number
   private readonly verifyTxHashes: boolean
+  private readonly rebuilder: BlockRebuilder
   private readonly logger: Logger
   private readonly onFault: RpcEndpointOptions['onFault']
   private latest: HeadInfo | undefined
@@ -102,6 +133,7 @@ export class RpcEndpoint implements SourcePeer {
     })
     this.batchSize = Math.max(1, options.batchSize ?? RPC_ENDPOINT_DEFAULTS.batchSize)
     this.verifyTxHashes = options.verifyTxHashes ?? false
+    this.rebuilder = options.rebuilder ?? new BlockRebuilder(0)
     this.score = new EndpointScore({ ...DEFAULT_SCORE_OPTIONS, ...options.score })
     this.logger = (options.logger ?? silentLogger()).child({ source: this.id })
     this.onFault = options.onFault
@@ -156,15 +188,16 @@ export class RpcEndpoint implements SourcePeer {
   /** eth_getBlockByNumber(tag, false): hash-checked number and hash; JSON-RPC errors (unknown tag) mean "unsupported". */
   private async tagged(tag: 'latest' | 'finalized' | 'safe', opts: RequestOptions): Promise<HeadInfo | undefined> {
     return this.tracked(async () => {
-      const [outcome] = await this.transport.batch([{ method: 'eth_getBlockByNumber', params: [tag, false] }], opts)
+      const [outcome] = await this.transport.batchTape([{ method: 'eth_getBlockByNumber', params: [tag, false] }], opts)
       if (!outcome.ok) {
         if (tag !== 'latest' && (outcome.error.code === RpcErrorCode.ServerError || outcome.error.code === RpcErrorCode.MethodNotFound)) return undefined
         throw outcome.error
       }
-      if (outcome.result === null) return undefined
-      const json = objectField(outcome.result, `${tag} block`)
-      const hash = checkHeaderHash(json, rebuildHeader(json))
-      return { number: numberField(json.number, 'number'), hash }
+      const { tape, result } = outcome
+      if (tape.isMissing(result)) return undefined
+      const block = objectToken(tape, result, `${tag} block`)
+      const hash = checkHeaderHashAt(tape, block, rebuildHeaderAt(tape, block))
+      return { number: readNumber(tape, tape.get(block, 'number'), 'number'), hash }
     })
   }
 
@@ -235,15 +268,16 @@ export class RpcEndpoint implements SourcePeer {
       const out: Bytes[] = []
       for (const part of chunk(hashes.slice(0, MAX_ITEMS_PER_CALL), this.batchSize)) {
         const hexes = part.map(bytesToHex)
-        const results = this.lenient(await this.transport.batch(hexes.map((h) => ({ method: 'eth_getBlockByHash', params: [h, true] })), opts))
-        const blocks = results.map((r, i) => this.blockByHash(r, hexes[i])).filter((b): b is JsonObject => b !== undefined)
-        const ommers = await this.fetchOmmers(blocks, opts)
-        blocks.forEach((json, i) => {
+        const results = this.lenient(await this.transport.batchTape(hexes.map((h) => ({ method: 'eth_getBlockByHash', params: [h, true] })), opts))
+        const blocks = results.map((r, i) => (r === undefined ? undefined : this.blockByHash(r, hexes[i]))).filter((b): b is TapeBlock => b !== undefined)
+        const ommers = await this.fetchOmmers(blocks.map(uncleList), opts)
+        blocks.forEach(({ tape, block }, i) => {
           try {
-            checkHeaderHash(json, rebuildHeader(json))
-            out.push(rebuildBody(json, { ommers: ommers[i], verifyTxHashes: this.verifyTxHashes }))
+            checkHeaderHashAt(tape, block, rebuildHeaderAt(tape, block))
+            out.push(rebuildBodyAt(tape, block, { ommers: ommers[i], verifyTxHashes: this.verifyTxHashes }))
           } catch (err) {
-            throw err instanceof RpcError ? err.withContext(`block ${String(json.number)}`, { number: json.number }) : err
+            const number = tape.get(block, 'number')
+            throw err instanceof RpcError ? err.withContext(`block ${describe(tape, number)}`, { number: number < 0 ? undefined : tape.value(number) }) : err
           }
         })
       }
@@ -262,7 +296,7 @@ export class RpcEndpoint implements SourcePeer {
           const outcomes = await this.transport.batch(hexes.map((h) => ({ method: 'eth_getBlockReceipts', params: [h] })), opts)
           if (outcomes.some((o) => !o.ok && o.error.code === RpcErrorCode.MethodNotFound)) this.disableBlockReceipts()
           lists = this.blockReceiptsSupported
-            ? this.lenient(outcomes).map((r, i) => (r === null ? undefined : this.receiptArray(r, hexes[i])))
+            ? this.lenientValues(outcomes).map((r, i) => (r === null ? undefined : this.receiptArray(r, hexes[i])))
             : await this.receiptsByTxForHashes(hexes, opts)
         } else {
           lists = await this.receiptsByTxForHashes(hexes, opts)
@@ -322,71 +356,94 @@ export class RpcEndpoint implements SourcePeer {
       calls.push({ method: 'eth_getBlockByNumber', params: [toQuantity(num), true] })
       if (askReceipts) calls.push({ method: 'eth_getBlockReceipts', params: [toQuantity(num)] })
     }
-    const outcomes = await this.transport.batch(calls, opts)
+    let raw = await this.transport.batchRaw(calls, opts)
+    if (askReceipts === withReceipts) {
+      const rebuilt = await this.rebuilder.rebuild(raw, { numbers, withReceipts, verifyTxHashes: this.verifyTxHashes })
+      if ('blocks' in rebuilt) {
+        this.noteHead(rebuilt.last)
+        return rebuilt.blocks
+      }
+      raw = rebuilt.declined
+    }
+    // Not the common case (missing blocks, errors, uncles, no eth_getBlockReceipts): step by step.
+    const outcomes = outcomesOf(raw)
     const stride = askReceipts ? 2 : 1
-    const blocks: JsonObject[] = []
-    const receipts: Array<readonly unknown[] | undefined> = []
+    // Blocks with their receipt lists (tokens of the same tape unless fetched per transaction).
+    const found: Array<TapeBlock & { receipts?: number }> = []
     for (let i = 0; i < numbers.length; i++) {
-      const block = this.blockOutcome(outcomes[i * stride], numbers[i], blocks.length === 0)
+      const block = this.blockOutcome(outcomes[i * stride], numbers[i], found.length === 0)
       if (block === undefined) break
       if (askReceipts) {
         const r = outcomes[i * stride + 1]
         if (!r.ok && r.error.code === RpcErrorCode.MethodNotFound) {
           this.disableBlockReceipts()
         } else {
-          const list = this.receiptOutcome(r, block.hash as string, blocks.length === 0)
+          const list = this.receiptOutcome(r, describe(block.tape, block.tape.get(block.block, 'hash')), found.length === 0)
           if (list === undefined) break
-          receipts.push(list)
+          found.push({ ...block, receipts: list })
+          continue
         }
       }
-      blocks.push(block)
+      found.push(block)
     }
     if (withReceipts && !this.blockReceiptsSupported) {
-      const byTx = await this.receiptsByTx(blocks, opts)
+      const byTx = await this.receiptsByTx(
+        found.map(({ tape, block }) => transactionHashTokens(tape, block).map((t) => tape.text(t))),
+        opts,
+      )
       const missing = byTx.indexOf(undefined)
       // A block whose receipts the endpoint lacks ends the prefix, as a missing block does.
-      if (missing >= 0) blocks.length = missing
-      receipts.length = 0
-      receipts.push(...byTx.slice(0, blocks.length))
+      if (missing >= 0) found.length = missing
+      for (let i = 0; i < found.length; i++) {
+        // Receipts from other responses: block and receipts go on one tape of their own (a rare path).
+        const tape = JsonTape.of([found[i].tape.value(found[i].block), byTx[i]])
+        const [block, receipts] = tape.elements(0)
+        found[i] = { tape, block, receipts }
+      }
     }
-    const ommers = await this.fetchOmmers(blocks, opts)
-    const out: RawBlock[] = []
-    for (let i = 0; i < blocks.length; i++) {
-      const raw = rebuildBlock(blocks[i], { ommers: ommers[i], receipts: withReceipts ? receipts[i] : undefined, verifyTxHashes: this.verifyTxHashes })
-      out.push(raw)
+    const ommers = await this.fetchOmmers(found.map(uncleList), opts)
+    // Synchronous from here: the batch writer is the thread's shared buffer.
+    const batch = new BlockBatchWriter()
+    let last: { number: number; hash: Bytes } | undefined
+    for (let i = 0; i < found.length; i++) {
+      const { tape, block, receipts } = found[i]
+      const { hash } = batch.add(tape, block, { ommers: ommers[i], receipts: withReceipts ? receipts : undefined, verifyTxHashes: this.verifyTxHashes })
+      last = { number: numbers[i], hash }
     }
-    if (blocks.length > 0) {
-      const last = blocks[blocks.length - 1]
-      this.noteHead({ number: numberField(last.number, 'number'), hash: fixedField(last.hash, 32, 'hash') })
-    }
+    const out = batch.finish()
+    if (last) this.noteHead(last)
     return out
   }
 
   /**
-   * A block result: the JSON object, or undefined for "don't have it". A failed call throws when it
-   * is the first of the batch (nothing to return), otherwise it ends the prefix.
+   * A block result: its object on the tape, or undefined for "don't have it". A failed call throws
+   * when it is the first of the batch (nothing to return), otherwise it ends the prefix.
    */
-  private blockOutcome(outcome: JsonRpcOutcome, expected: number, first: boolean): JsonObject | undefined {
+  private blockOutcome(outcome: TapeOutcome, expected: number, first: boolean): TapeBlock | undefined {
     if (!outcome.ok) {
       if (first) throw outcome.error
       this.noteFailure(outcome.error)
       return undefined
     }
-    if (outcome.result === null) return undefined
-    if (!isObject(outcome.result)) throw badResponse(`block ${expected} is not an object`)
-    const number = numberField(outcome.result.number, 'number')
+    const { tape, result } = outcome
+    if (tape.isMissing(result)) return undefined
+    if (tape.kinds[result] !== JsonKind.Object) throw badResponse(`block ${expected} is not an object`)
+    const number = readNumber(tape, tape.get(result, 'number'), 'number')
     if (number !== expected) throw new RpcError(RpcErrorCode.Inconsistent, `asked for block ${expected}, got block ${number}`, { fault: 'invalid-data', details: { expected, number } })
-    return outcome.result
+    return { tape, block: result }
   }
 
-  /** A receipts result: the list, or undefined for "don't have it" (or a failed call after the first). */
-  private receiptOutcome(outcome: JsonRpcOutcome, blockHash: string, first: boolean): readonly unknown[] | undefined {
+  /** A receipts result: the list's token, or undefined for "don't have it" (or a failed call after the first). */
+  private receiptOutcome(outcome: TapeOutcome, blockHash: string, first: boolean): number | undefined {
     if (!outcome.ok) {
       if (first) throw outcome.error
       this.noteFailure(outcome.error)
       return undefined
     }
-    return outcome.result === null ? undefined : this.receiptArray(outcome.result, blockHash)
+    const { tape, result } = outcome
+    if (tape.isMissing(result)) return undefined
+    if (tape.kinds[result] !== JsonKind.Array) throw badResponse(`receipts of ${blockHash} are not an array`)
+    return result
   }
 
   private receiptArray(result: unknown, blockHash: string): readonly unknown[] {
@@ -395,7 +452,15 @@ export class RpcEndpoint implements SourcePeer {
   }
 
   /** Results of a by-hash batch: a failed call is scored and skipped like a missing item, unless every call failed. */
-  private lenient(outcomes: readonly JsonRpcOutcome[]): unknown[] {
+  private lenient(outcomes: readonly TapeOutcome[]): Array<{ tape: JsonTape; result: number } | undefined> {
+    const errors = outcomes.flatMap((o) => (o.ok ? [] : [o.error]))
+    if (errors.length > 0 && errors.length === outcomes.length) throw errors[0]
+    for (const err of errors) this.noteFailure(err)
+    return outcomes.map((o) => (o.ok ? o : undefined))
+  }
+
+  /** `lenient` for results as JS values (null for a failed or missing item). */
+  private lenientValues(outcomes: readonly JsonRpcOutcome[]): unknown[] {
     const errors = outcomes.flatMap((o) => (o.ok ? [] : [o.error]))
     if (errors.length > 0 && errors.length === outcomes.length) throw errors[0]
     for (const err of errors) this.noteFailure(err)
@@ -404,38 +469,39 @@ export class RpcEndpoint implements SourcePeer {
 
   /** Headers from eth_getBlockBy{Number,Hash}(x, false) calls: rebuilt, hash-checked, a prefix up to the first missing one. */
   private async headersFrom(calls: JsonRpcCall[], opts: RequestOptions, numbers?: readonly number[]): Promise<Array<{ header: Bytes; number: number }>> {
-    const outcomes = await this.transport.batch(calls, opts)
+    const outcomes = await this.transport.batchTape(calls, opts)
     const out: Array<{ header: Bytes; number: number }> = []
     for (const [i, outcome] of outcomes.entries()) {
-      let json: JsonObject | undefined
-      if (numbers) json = this.blockOutcome(outcome, numbers[i], out.length === 0)
-      else if (outcome.ok) json = this.blockByHash(outcome.result, calls[i].params[0] as string)
+      let found: TapeBlock | undefined
+      if (numbers) found = this.blockOutcome(outcome, numbers[i], out.length === 0)
+      else if (outcome.ok) found = this.blockByHash(outcome, calls[i].params[0] as string)
       else throw outcome.error
-      if (json === undefined) break
-      const header = rebuildHeader(json)
-      checkHeaderHash(json, header)
-      out.push({ header, number: numberField(json.number, 'number') })
+      if (found === undefined) break
+      const { tape, block } = found
+      const header = rebuildHeaderAt(tape, block)
+      checkHeaderHashAt(tape, block, header)
+      out.push({ header, number: readNumber(tape, tape.get(block, 'number'), 'number') })
     }
     return out
   }
 
   /** A block fetched by hash: undefined when missing; the block must be the one asked for. */
-  private blockByHash(result: unknown, hash: string): JsonObject | undefined {
-    if (result === null) return undefined
-    if (!isObject(result)) throw badResponse(`block ${hash} is not an object`)
-    if (typeof result.hash !== 'string' || result.hash.toLowerCase() !== hash.toLowerCase()) {
-      throw new RpcError(RpcErrorCode.Inconsistent, `asked for block ${hash}, got ${String(result.hash)}`, { fault: 'invalid-data' })
+  private blockByHash({ tape, result }: { tape: JsonTape; result: number }, hash: string): TapeBlock | undefined {
+    if (tape.isMissing(result)) return undefined
+    if (tape.kinds[result] !== JsonKind.Object) throw badResponse(`block ${hash} is not an object`)
+    const got = tape.get(result, 'hash')
+    if (got < 0 || tape.kinds[got] !== JsonKind.String || tape.text(got).toLowerCase() !== hash.toLowerCase()) {
+      throw new RpcError(RpcErrorCode.Inconsistent, `asked for block ${hash}, got ${describe(tape, got)}`, { fault: 'invalid-data' })
     }
-    return result
+    return { tape, block: result }
   }
 
   /** Ommer headers per block (eth_getUncleByBlockHashAndIndex), each hash-checked against the block's `uncles` list. */
-  private async fetchOmmers(blocks: readonly JsonObject[], opts: RequestOptions): Promise<Bytes[][]> {
+  private async fetchOmmers(blocks: readonly UncleList[], opts: RequestOptions): Promise<Bytes[][]> {
     const wanted: Array<{ block: number; hash: string }> = []
     const out: Bytes[][] = blocks.map(() => [])
     blocks.forEach((b, i) => {
-      const uncles = Array.isArray(b.uncles) ? b.uncles : []
-      for (const hash of uncles) wanted.push({ block: i, hash: String(hash) })
+      for (const hash of b.uncles) wanted.push({ block: i, hash })
     })
     if (wanted.length === 0) return out
     const indexOf = new Map<number, number>()
@@ -446,13 +512,13 @@ export class RpcEndpoint implements SourcePeer {
     })
     const size = this.batchSize
     for (const [c, part] of chunk(calls, size).entries()) {
-      const outcomes = await this.transport.batch(part, opts)
+      const outcomes = await this.transport.batchTape(part, opts)
       outcomes.forEach((o, j) => {
         const w = wanted[c * size + j]
         if (!o.ok) throw o.error
-        if (!isObject(o.result)) throw badResponse(`uncle ${w.hash} of block ${String(blocks[w.block].number)} is missing`)
-        const header = rebuildHeader(o.result)
-        const hash = checkHeaderHash(o.result, header, 'uncle')
+        if (o.tape.isMissing(o.result) || o.tape.kinds[o.result] !== JsonKind.Object) throw badResponse(`uncle ${w.hash} of block ${blocks[w.block].number} is missing`)
+        const header = rebuildHeaderAt(o.tape, o.result)
+        const hash = checkHeaderHashAt(o.tape, o.result, header, 'uncle')
         if (bytesToHex(hash) !== w.hash.toLowerCase()) {
           throw new RpcError(RpcErrorCode.Inconsistent, `uncle ${bytesToHex(hash)} is not the listed ${w.hash}`, { fault: 'invalid-data' })
         }
@@ -462,9 +528,8 @@ export class RpcEndpoint implements SourcePeer {
     return out
   }
 
-  /** Receipts through eth_getTransactionReceipt, for endpoints without eth_getBlockReceipts. */
-  private async receiptsByTx(blocks: readonly JsonObject[], opts: RequestOptions): Promise<Array<readonly unknown[] | undefined>> {
-    const txHashes = blocks.map(transactionHashes)
+  /** Receipts through eth_getTransactionReceipt (per block: its transaction hashes), for endpoints without eth_getBlockReceipts. */
+  private async receiptsByTx(txHashes: readonly string[][], opts: RequestOptions): Promise<Array<unknown[] | undefined>> {
     const calls = txHashes.flat().map((h) => ({ method: 'eth_getTransactionReceipt', params: [h] }))
     const results: unknown[] = []
     for (const part of chunk(calls, this.batchSize)) {
@@ -482,10 +547,10 @@ export class RpcEndpoint implements SourcePeer {
   }
 
   private async receiptsByTxForHashes(hexes: readonly string[], opts: RequestOptions): Promise<Array<readonly unknown[] | undefined>> {
-    const results = this.lenient(await this.transport.batch(hexes.map((h) => ({ method: 'eth_getBlockByHash', params: [h, false] })), opts))
-    const found = results.map((r, i) => this.blockByHash(r, hexes[i]))
-    const present = found.filter((b): b is JsonObject => b !== undefined)
-    const lists = await this.receiptsByTx(present, opts)
+    const results = this.lenient(await this.transport.batchTape(hexes.map((h) => ({ method: 'eth_getBlockByHash', params: [h, false] })), opts))
+    const found = results.map((r, i) => (r === undefined ? undefined : this.blockByHash(r, hexes[i])))
+    const present = found.filter((b): b is TapeBlock => b !== undefined)
+    const lists = await this.receiptsByTx(present.map(({ tape, block }) => transactionHashTokens(tape, block).map((t) => tape.text(t))), opts)
     let k = 0
     return found.map((b) => (b === undefined ? undefined : lists[k++]))
   }

@@ -41,6 +41,8 @@ export const RpcErrorCode = {
   WrongChain: 'RPC_WRONG_CHAIN',
   /** The pool has no usable endpoint for this request. */
   NoEndpoint: 'RPC_NO_ENDPOINT',
+  /** A rebuild worker thread died with a response (our failure, not the endpoint's: the request is repeated). */
+  RebuildFailed: 'RPC_REBUILD_FAILED',
 } as const
 
 export type RpcErrorCodeValue = (typeof RpcErrorCode)[keyof typeof RpcErrorCode]

@@ -15,11 +15,14 @@ import type { Logger } from '../../logger.js'
 import { silentLogger } from '../../logger.js'
 import type { Bytes } from '../../primitives/bytes.js'
 import type { HeadInfo, HeadersRequest, PeerFault, RawBlock, RequestOptions, SourcePeer, SourcePool, SourcePoolEvents } from '../types.js'
+import { BlockRebuilder, defaultRebuildThreads } from './batch-rebuild.js'
 import { RpcEndpoint, redactUrl, type RpcEndpointOptions } from './endpoint.js'
 import { RpcError, RpcErrorCode } from './errors.js'
 
-export interface RpcPoolOptions extends Omit<RpcEndpointOptions, 'url' | 'id' | 'onFault'> {
+export interface RpcPoolOptions extends Omit<RpcEndpointOptions, 'url' | 'id' | 'onFault' | 'rebuilder'> {
   urls: readonly string[]
+  /** Worker threads rebuilding block batches from response bytes (0: the main thread); default one when there is a core to spare. */
+  rebuildThreads?: number
   /** Refuse endpoints serving another chain; without it the majority of the first probe decides. */
   expectedChainId?: bigint
   /** Head refresh and re-probe period. */
@@ -47,6 +50,7 @@ export class RpcPool implements SourcePool {
   private readonly headPollMs: number
   private readonly probeTimeoutMs: number
   private readonly maxAttempts: number
+  private readonly rebuilder: BlockRebuilder
   private chain: bigint | undefined
   private timer: NodeJS.Timeout | undefined
   private polling: Promise<void> | undefined
@@ -54,6 +58,7 @@ export class RpcPool implements SourcePool {
   constructor(private readonly options: RpcPoolOptions) {
     if (options.urls.length === 0) throw new ConfigError('RPC_NO_URLS', 'at least one --rpc URL is required')
     this.logger = (options.logger ?? silentLogger()).child({ component: 'rpc-pool' })
+    this.rebuilder = new BlockRebuilder(options.rebuildThreads ?? defaultRebuildThreads())
     const seen = new Map<string, number>()
     this.endpoints = options.urls.map((url) => {
       // Two URLs on one host may differ only in a redacted key: keep their ids distinct.
@@ -61,7 +66,7 @@ export class RpcPool implements SourcePool {
       const n = (seen.get(base) ?? 0) + 1
       seen.set(base, n)
       const id = n === 1 ? base : `${base}#${n}`
-      const ep = new RpcEndpoint({ ...options, url, id, logger: this.logger, onFault: (e, fault, detail) => this.handleFault(e, fault, detail, true) })
+      const ep = new RpcEndpoint({ ...options, url, id, logger: this.logger, rebuilder: this.rebuilder, onFault: (e, fault, detail) => this.handleFault(e, fault, detail, true) })
       this.state.set(ep, 'pending')
       return ep
     })
@@ -98,6 +103,7 @@ export class RpcPool implements SourcePool {
     this.timer = undefined
     this.lifetime.abort()
     await this.polling
+    await this.rebuilder.close()
   }
 
   peers(): RpcEndpoint[] {

@@ -7,129 +7,508 @@
  * JSON carries a commitment: the header must hash to the reported block hash (a mismatch is a typed
  * error naming the block, never accepted), each ommer to its listed hash, and optionally each
  * transaction to its reported hash. The validator then re-checks every root from these bytes.
+ *
+ * The rebuild reads a JSON tape (json-tape.ts: the response bytes, tokenized) and writes RLP back to
+ * front into one buffer (primitives/rlp-writer.ts): hex digits are decoded straight into their
+ * place, so no field becomes a string, a Buffer or a copy, and a batch of blocks comes out as one
+ * allocation. Items are therefore written last field first, last transaction first; when a block
+ * has several malformed fields, the one named in the error may be another than a forward reader
+ * would name (the code and the blame are the same). The object-taking functions at the end keep
+ * the original interface for tools and tests.
  */
-import { type Bytes, bytesToHex, EMPTY_BYTES, equalBytes } from '../../primitives/bytes.js'
+import { type Bytes, bytesToHex, equalBytes } from '../../primitives/bytes.js'
 import { keccak256 } from '../../primitives/keccak.js'
-import { Encoded, encode, type EncodableInput } from '../../primitives/rlp.js'
+import { RlpBackWriter } from '../../primitives/rlp-writer.js'
 import { TxType } from '../../primitives/transaction.js'
 import type { RawBlock } from '../types.js'
 import { badResponse, RpcError, RpcErrorCode } from './errors.js'
-import { addressOrEmpty, arrayField, dataField, fixedField, numberField, objectField, quantityField } from './hex.js'
+import {
+  arrayToken,
+  describe,
+  isPresent,
+  objectToken,
+  readFixed,
+  readNumber,
+  readSmallQuantity,
+  sameText,
+  writeAddressOrEmpty,
+  writeData,
+  writeFixed,
+  writePaddedQuantity,
+  writeQuantity,
+} from './hex-tape.js'
+import { JsonKeys, JsonKind, JsonTape } from './json-tape.js'
 
 export type JsonObject = Record<string, unknown>
 
-/** Header fields after the 15 legacy ones, in RLP order; each fork appends, so presence decides the count. */
-const HEADER_TAIL: ReadonlyArray<readonly [key: string, read: (v: unknown, what: string) => Bytes]> = [
-  ['baseFeePerGas', (v, w) => quantityField(v, w)], // London
-  ['withdrawalsRoot', (v, w) => fixedField(v, 32, w)], // Shanghai
-  ['blobGasUsed', (v, w) => quantityField(v, w, 8)], // Cancun
-  ['excessBlobGas', (v, w) => quantityField(v, w, 8)], // Cancun
-  ['parentBeaconBlockRoot', (v, w) => fixedField(v, 32, w)], // Cancun
-  ['requestsHash', (v, w) => fixedField(v, 32, w)], // Prague
-]
-
-/** JSON keys of a block that are not header fields (or are the header's own commitments). */
-const NON_HEADER_KEYS = new Set(['hash', 'size', 'totalDifficulty', 'uncles', 'transactions', 'withdrawals', 'sealFields', 'author'])
 const LEGACY_HEADER_KEYS = [
   'parentHash', 'sha3Uncles', 'miner', 'stateRoot', 'transactionsRoot', 'receiptsRoot', 'logsBloom', 'difficulty',
   'number', 'gasLimit', 'gasUsed', 'timestamp', 'extraData', 'mixHash', 'nonce',
-]
+] as const
+/** Header fields after the 15 legacy ones, in RLP order; each fork appends, so presence decides the count. */
+const HEADER_TAIL = ['baseFeePerGas', 'withdrawalsRoot', 'blobGasUsed', 'excessBlobGas', 'parentBeaconBlockRoot', 'requestsHash'] as const
+/** JSON keys of a block that are not header fields (or are the header's own commitments). */
+const NON_HEADER_KEYS = ['hash', 'size', 'totalDifficulty', 'uncles', 'transactions', 'withdrawals', 'sealFields', 'author'] as const
 
-const present = (v: unknown) => v !== undefined && v !== null
+const BLOCK = new JsonKeys([...LEGACY_HEADER_KEYS, ...HEADER_TAIL, ...NON_HEADER_KEYS])
+const B = BLOCK.ids
+const TX = new JsonKeys([
+  'type', 'nonce', 'gas', 'to', 'value', 'input', 'data', 'r', 's', 'v', 'yParity', 'gasPrice', 'chainId', 'accessList',
+  'maxPriorityFeePerGas', 'maxFeePerGas', 'maxFeePerBlobGas', 'blobVersionedHashes', 'authorizationList', 'hash',
+] as const)
+const T = TX.ids
+const ACCESS = new JsonKeys(['address', 'storageKeys'] as const)
+const AUTH = new JsonKeys(['chainId', 'address', 'nonce', 'yParity', 'v', 'r', 's'] as const)
+const WITHDRAWAL = new JsonKeys(['index', 'validatorIndex', 'address', 'amount'] as const)
+const RECEIPT = new JsonKeys(['type', 'root', 'status', 'cumulativeGasUsed', 'logsBloom', 'logs', 'blockHash', 'transactionHash'] as const)
+const R = RECEIPT.ids
+const LOG = new JsonKeys(['address', 'topics', 'data'] as const)
 
-/** The 8-byte PoW nonce; some nodes print it as a quantity ("0x0"), so it is left-padded. */
-function headerNonce(value: unknown): Bytes {
-  if (typeof value === 'string' && value.length < 18) {
-    const q = quantityField(value, 'nonce', 8)
-    const out = new Uint8Array(8)
-    out.set(q, 8 - q.length)
-    return out
+/** Child tokens of arrays being written back to front: nested lists push above their parent's. */
+class TokenStack {
+  items = new Int32Array(1024)
+  top = 0
+
+  /** Pushes the children of `array` (none for -1) and returns where they start. */
+  pushChildren(tape: JsonTape, array: number): number {
+    const base = this.top
+    if (array < 0) return base
+    const end = tape.nexts[array]
+    for (let t = array + 1; t < end; t = tape.nexts[t]) {
+      if (this.top === this.items.length) {
+        const grown = new Int32Array(this.items.length * 2)
+        grown.set(this.items)
+        this.items = grown
+      }
+      this.items[this.top++] = t
+    }
+    return base
   }
-  return fixedField(value, 8, 'nonce')
+}
+const stack = new TokenStack()
+
+/** Writes the items of `array` last first with `write(token, index)`, then the list prefix. */
+function writeList(w: RlpBackWriter, tape: JsonTape, array: number, write: (token: number, index: number) => void): void {
+  const mark = w.length
+  const base = stack.pushChildren(tape, array)
+  try {
+    for (let k = stack.top - 1; k >= base; k--) write(stack.items[k], k - base)
+  } finally {
+    stack.top = base
+  }
+  w.listPrefix(w.length - mark)
 }
 
-/** Raw header RLP from a block (or uncle) JSON object: 15 to 21 fields, as the JSON carries them. */
-export function rebuildHeader(json: JsonObject): Bytes {
-  const fields: Bytes[] = [
-    fixedField(json.parentHash, 32, 'parentHash'),
-    fixedField(json.sha3Uncles, 32, 'sha3Uncles'),
-    fixedField(json.miner, 20, 'miner'),
-    fixedField(json.stateRoot, 32, 'stateRoot'),
-    fixedField(json.transactionsRoot, 32, 'transactionsRoot'),
-    fixedField(json.receiptsRoot, 32, 'receiptsRoot'),
-    fixedField(json.logsBloom, 256, 'logsBloom'),
-    quantityField(json.difficulty, 'difficulty'),
-    quantityField(json.number, 'number', 8),
-    quantityField(json.gasLimit, 'gasLimit', 8),
-    quantityField(json.gasUsed, 'gasUsed', 8),
-    quantityField(json.timestamp, 'timestamp', 8),
-    dataField(json.extraData, 'extraData'),
-    fixedField(json.mixHash, 32, 'mixHash'),
-    headerNonce(json.nonce),
-  ]
+// -- header ---------------------------------------------------------------------------------------
+
+/** The 8-byte PoW nonce; some nodes print it as a quantity ("0x0"), so it is left-padded. */
+function writeHeaderNonce(w: RlpBackWriter, tape: JsonTape, token: number): void {
+  const short = token >= 0 && tape.kinds[token] === JsonKind.String && tape.ends[token] - tape.starts[token] < 18
+  if (short) writePaddedQuantity(w, tape, token, 'nonce', 8)
+  else writeFixed(w, tape, token, 8, 'nonce')
+}
+
+/** Raw header RLP of the block (or uncle) object `block`: 15 to 21 fields, as the JSON carries them. */
+export function writeHeader(w: RlpBackWriter, tape: JsonTape, block: number): void {
+  const s = BLOCK.read(tape, block)
+  let tail = 0
   let missing: string | undefined
-  for (const [key, read] of HEADER_TAIL) {
-    const value = json[key]
-    if (!present(value)) {
+  for (const key of HEADER_TAIL) {
+    if (!isPresent(tape, s[B[key]])) {
       missing ??= key
       continue
     }
     if (missing !== undefined) throw badResponse(`header has ${key} but not ${missing}`, { field: key })
-    fields.push(read(value, key))
+    tail++
   }
-  return encode(fields)
+  const mark = w.length
+  if (tail > 5) writeFixed(w, tape, s[B.requestsHash], 32, 'requestsHash') // Prague
+  if (tail > 4) writeFixed(w, tape, s[B.parentBeaconBlockRoot], 32, 'parentBeaconBlockRoot') // Cancun
+  if (tail > 3) writeQuantity(w, tape, s[B.excessBlobGas], 'excessBlobGas', 8) // Cancun
+  if (tail > 2) writeQuantity(w, tape, s[B.blobGasUsed], 'blobGasUsed', 8) // Cancun
+  if (tail > 1) writeFixed(w, tape, s[B.withdrawalsRoot], 32, 'withdrawalsRoot') // Shanghai
+  if (tail > 0) writeQuantity(w, tape, s[B.baseFeePerGas], 'baseFeePerGas') // London
+  writeHeaderNonce(w, tape, s[B.nonce])
+  writeFixed(w, tape, s[B.mixHash], 32, 'mixHash')
+  writeData(w, tape, s[B.extraData], 'extraData')
+  writeQuantity(w, tape, s[B.timestamp], 'timestamp', 8)
+  writeQuantity(w, tape, s[B.gasUsed], 'gasUsed', 8)
+  writeQuantity(w, tape, s[B.gasLimit], 'gasLimit', 8)
+  writeQuantity(w, tape, s[B.number], 'number', 8)
+  writeQuantity(w, tape, s[B.difficulty], 'difficulty')
+  writeFixed(w, tape, s[B.logsBloom], 256, 'logsBloom')
+  writeFixed(w, tape, s[B.receiptsRoot], 32, 'receiptsRoot')
+  writeFixed(w, tape, s[B.transactionsRoot], 32, 'transactionsRoot')
+  writeFixed(w, tape, s[B.stateRoot], 32, 'stateRoot')
+  writeFixed(w, tape, s[B.miner], 20, 'miner')
+  writeFixed(w, tape, s[B.sha3Uncles], 32, 'sha3Uncles')
+  writeFixed(w, tape, s[B.parentHash], 32, 'parentHash')
+  w.listPrefix(w.length - mark)
 }
 
 /** keccak(rebuilt header) must equal the reported hash; otherwise a typed error naming the block. */
-export function checkHeaderHash(json: JsonObject, header: Bytes, what = 'block'): Bytes {
-  const reported = fixedField(json.hash, 32, 'hash')
+export function checkHeaderHashAt(tape: JsonTape, block: number, header: Bytes, what = 'block'): Bytes {
+  const s = BLOCK.read(tape, block)
+  const reported = readFixed(tape, s[B.hash], 32, 'hash')
   const computed = keccak256(header)
   if (!equalBytes(reported, computed)) {
-    const known = new Set([...LEGACY_HEADER_KEYS, ...HEADER_TAIL.map(([k]) => k), ...NON_HEADER_KEYS])
-    throw new RpcError(RpcErrorCode.HeaderHashMismatch, `${what} ${String(json.number)}: rebuilt header hashes to ${bytesToHex(computed)}, endpoint reported ${bytesToHex(reported)}`, {
+    const known = new Set<string>(BLOCK.names)
+    const number = s[B.number]
+    throw new RpcError(RpcErrorCode.HeaderHashMismatch, `${what} ${describe(tape, number)}: rebuilt header hashes to ${bytesToHex(computed)}, endpoint reported ${bytesToHex(reported)}`, {
       fault: 'invalid-data',
       details: {
-        number: json.number,
+        number: number < 0 ? undefined : tape.value(number),
         reportedHash: bytesToHex(reported),
         computedHash: bytesToHex(computed),
         // A new fork's header field would show up here: the usual reason for a mismatch on every endpoint.
-        unknownFields: Object.keys(json).filter((k) => !known.has(k)),
+        unknownFields: tape.keys(block).filter((k) => !known.has(k)),
       },
     })
   }
   return computed
 }
 
-function accessList(value: unknown): EncodableInput[] {
-  return arrayField(value, 'accessList', true).map((entry) => {
-    const e = objectField(entry, 'accessList entry')
-    return [
-      fixedField(e.address, 20, 'accessList address'),
-      arrayField(e.storageKeys, 'accessList storageKeys', true).map((k) => fixedField(k, 32, 'accessList storage key')),
-    ]
+// -- transactions ---------------------------------------------------------------------------------
+
+function writeAccessList(w: RlpBackWriter, tape: JsonTape, token: number): void {
+  writeList(w, tape, arrayToken(tape, token, 'accessList', true), (entry) => {
+    const e = ACCESS.read(tape, objectToken(tape, entry, 'accessList entry'))
+    const address = e[ACCESS.ids.address]
+    const keys = arrayToken(tape, e[ACCESS.ids.storageKeys], 'accessList storageKeys', true)
+    const mark = w.length
+    writeList(w, tape, keys, (key) => writeFixed(w, tape, key, 32, 'accessList storage key'))
+    writeFixed(w, tape, address, 20, 'accessList address')
+    w.listPrefix(w.length - mark)
   })
 }
 
 /** yParity of a typed signature: `yParity`, else `v` (0/1, or 27/28 from some older nodes). */
-function yParity(obj: JsonObject, what: string): Bytes {
-  const raw = quantityField(present(obj.yParity) ? obj.yParity : obj.v, `${what} yParity`, 1)
-  if (raw.length === 1 && (raw[0] === 27 || raw[0] === 28)) return raw[0] === 27 ? EMPTY_BYTES : Uint8Array.of(1)
-  if (raw.length > 0 && raw[0] > 1) throw badResponse(`${what} yParity must be 0 or 1`, { field: 'yParity' })
-  return raw
+function writeYParity(w: RlpBackWriter, tape: JsonTape, yParity: number, v: number, what: string): void {
+  const value = readSmallQuantity(tape, isPresent(tape, yParity) ? yParity : v, `${what} yParity`, 1)
+  const parity = value === 27 ? 0 : value === 28 ? 1 : value
+  if (parity > 1) throw badResponse(`${what} yParity must be 0 or 1`, { field: 'yParity' })
+  w.byte(parity === 0 ? 0x80 : 0x01)
 }
 
-function authorizationList(value: unknown): EncodableInput[] {
-  return arrayField(value, 'authorizationList').map((entry) => {
-    const a = objectField(entry, 'authorization')
-    return [
-      quantityField(a.chainId, 'authorization chainId'),
-      fixedField(a.address, 20, 'authorization address'),
-      quantityField(a.nonce, 'authorization nonce', 8),
-      yParity(a, 'authorization'),
-      quantityField(a.r, 'authorization r'),
-      quantityField(a.s, 'authorization s'),
-    ]
+function writeAuthorizationList(w: RlpBackWriter, tape: JsonTape, token: number): void {
+  writeList(w, tape, arrayToken(tape, token, 'authorizationList'), (entry) => {
+    const a = AUTH.read(tape, objectToken(tape, entry, 'authorization'))
+    const mark = w.length
+    writeQuantity(w, tape, a[AUTH.ids.s], 'authorization s')
+    writeQuantity(w, tape, a[AUTH.ids.r], 'authorization r')
+    writeYParity(w, tape, a[AUTH.ids.yParity], a[AUTH.ids.v], 'authorization')
+    writeQuantity(w, tape, a[AUTH.ids.nonce], 'authorization nonce', 8)
+    writeFixed(w, tape, a[AUTH.ids.address], 20, 'authorization address')
+    writeQuantity(w, tape, a[AUTH.ids.chainId], 'authorization chainId')
+    w.listPrefix(w.length - mark)
   })
+}
+
+/** Writes the signed envelope of transaction `tx` (types 0-4): a legacy list, or type || rlp(payload). Returns the type. */
+export function writeTransaction(w: RlpBackWriter, tape: JsonTape, tx: number): number {
+  const s = TX.read(tape, tx)
+  const type = isPresent(tape, s[T.type]) ? readNumber(tape, s[T.type], 'type') : TxType.Legacy
+  if (type > TxType.SetCode) {
+    throw new RpcError(RpcErrorCode.UnsupportedTxType, `transaction type ${type} cannot be rebuilt`, { details: { txType: type } })
+  }
+  // Nodes disagree on the name of the calldata field.
+  const data = isPresent(tape, s[T.input]) ? s[T.input] : s[T.data]
+  const mark = w.length
+  writeQuantity(w, tape, s[T.s], 's')
+  writeQuantity(w, tape, s[T.r], 'r')
+  if (type === TxType.Legacy) {
+    // v as sent: 27/28, or chainId * 2 + 35/36 (EIP-155); a `chainId` key on legacy txs is informational.
+    writeQuantity(w, tape, s[T.v], 'v')
+    writeData(w, tape, data, 'input')
+    writeQuantity(w, tape, s[T.value], 'value')
+    writeAddressOrEmpty(w, tape, s[T.to], 'to')
+    writeQuantity(w, tape, s[T.gas], 'gas', 8)
+    writeQuantity(w, tape, s[T.gasPrice], 'gasPrice')
+    writeQuantity(w, tape, s[T.nonce], 'nonce', 8)
+    w.listPrefix(w.length - mark)
+    return type
+  }
+  writeYParity(w, tape, s[T.yParity], s[T.v], 'transaction')
+  if (type === TxType.Blob) {
+    writeList(w, tape, arrayToken(tape, s[T.blobVersionedHashes], 'blobVersionedHashes'), (h) => writeFixed(w, tape, h, 32, 'blob versioned hash'))
+    writeQuantity(w, tape, s[T.maxFeePerBlobGas], 'maxFeePerBlobGas')
+  } else if (type === TxType.SetCode) {
+    writeAuthorizationList(w, tape, s[T.authorizationList])
+  }
+  writeAccessList(w, tape, s[T.accessList])
+  writeData(w, tape, data, 'input')
+  writeQuantity(w, tape, s[T.value], 'value')
+  writeAddressOrEmpty(w, tape, s[T.to], 'to')
+  writeQuantity(w, tape, s[T.gas], 'gas', 8)
+  if (type === TxType.AccessList) {
+    writeQuantity(w, tape, s[T.gasPrice], 'gasPrice')
+  } else {
+    writeQuantity(w, tape, s[T.maxFeePerGas], 'maxFeePerGas')
+    writeQuantity(w, tape, s[T.maxPriorityFeePerGas], 'maxPriorityFeePerGas')
+  }
+  writeQuantity(w, tape, s[T.nonce], 'nonce', 8)
+  writeQuantity(w, tape, s[T.chainId], 'chainId')
+  w.listPrefix(w.length - mark)
+  w.byte(type)
+  return type
+}
+
+function checkTxHash(tape: JsonTape, tx: number, envelope: Bytes, index: number): void {
+  const reported = readFixed(tape, TX.read(tape, tx)[T.hash], 32, 'transaction hash')
+  const computed = keccak256(envelope)
+  if (!equalBytes(reported, computed)) {
+    throw new RpcError(RpcErrorCode.TxHashMismatch, `transaction ${index}: rebuilt envelope hashes to ${bytesToHex(computed)}, endpoint reported ${bytesToHex(reported)}`, {
+      fault: 'invalid-data',
+      details: { txIndex: index, reportedHash: bytesToHex(reported), computedHash: bytesToHex(computed) },
+    })
+  }
+}
+
+// -- body -----------------------------------------------------------------------------------------
+
+export interface BodyRebuildOptions {
+  /** Raw ommer headers, in the order of the block's `uncles` list. */
+  ommers?: readonly Bytes[]
+  /** Check every transaction's keccak against its reported `hash` (names the bad transaction). */
+  verifyTxHashes?: boolean
+}
+
+/** rlp([txs, ommers, withdrawals?]) of a full block object (eth_getBlockByNumber(n, true)). */
+export function writeBody(w: RlpBackWriter, tape: JsonTape, block: number, opts: BodyRebuildOptions = {}): void {
+  const s = BLOCK.read(tape, block)
+  const txs = arrayToken(tape, s[B.transactions], 'transactions')
+  const uncles = arrayToken(tape, s[B.uncles], 'uncles', true)
+  // The header decides the body's shape: withdrawals exist iff the header commits to them.
+  const withdrawals = isPresent(tape, s[B.withdrawalsRoot]) ? arrayToken(tape, s[B.withdrawals], 'withdrawals') : undefined
+  const ommers = opts.ommers ?? []
+  const uncleCount = uncles < 0 ? 0 : tape.length(uncles)
+  if (ommers.length !== uncleCount) {
+    throw badResponse(`block lists ${uncleCount} uncles but ${ommers.length} ommer headers were supplied`, { field: 'uncles' })
+  }
+  const mark = w.length
+  if (withdrawals !== undefined) {
+    writeList(w, tape, withdrawals, (token) => {
+      const x = WITHDRAWAL.read(tape, objectToken(tape, token, 'withdrawal'))
+      const m = w.length
+      writeQuantity(w, tape, x[WITHDRAWAL.ids.amount], 'withdrawal amount', 8)
+      writeFixed(w, tape, x[WITHDRAWAL.ids.address], 20, 'withdrawal address')
+      writeQuantity(w, tape, x[WITHDRAWAL.ids.validatorIndex], 'withdrawal validatorIndex', 8)
+      writeQuantity(w, tape, x[WITHDRAWAL.ids.index], 'withdrawal index', 8)
+      w.listPrefix(w.length - m)
+    })
+  }
+  const ommersMark = w.length
+  for (let i = ommers.length - 1; i >= 0; i--) w.raw(ommers[i])
+  w.listPrefix(w.length - ommersMark)
+  writeList(w, tape, txs, (token, i) => {
+    if (tape.kinds[token] === JsonKind.String) throw badResponse('block has transaction hashes, not full transactions', { field: 'transactions' })
+    const tx = objectToken(tape, token, 'transaction')
+    const m = w.length
+    let type: number
+    try {
+      type = writeTransaction(w, tape, tx)
+    } catch (err) {
+      throw err instanceof RpcError ? err.withContext(`transaction ${i}`, { txIndex: i }) : err
+    }
+    if (opts.verifyTxHashes) checkTxHash(tape, tx, w.view(m, w.length), i)
+    // In a block body a typed envelope is an RLP string, a legacy transaction its own list.
+    if (type !== TxType.Legacy) w.stringPrefix(w.length - m)
+  })
+  w.listPrefix(w.length - mark)
+}
+
+// -- receipts -------------------------------------------------------------------------------------
+
+/** A log: [address, topics, data]. */
+function writeLog(w: RlpBackWriter, tape: JsonTape, token: number): void {
+  const l = LOG.read(tape, objectToken(tape, token, 'log'))
+  const address = l[LOG.ids.address]
+  const topics = arrayToken(tape, l[LOG.ids.topics], 'log topics')
+  const data = l[LOG.ids.data]
+  const mark = w.length
+  writeData(w, tape, data, 'log data')
+  writeList(w, tape, topics, (t) => writeFixed(w, tape, t, 32, 'log topic'))
+  writeFixed(w, tape, address, 20, 'log address')
+  w.listPrefix(w.length - mark)
+}
+
+/** Post-Byzantium status (0x01 or empty), or the pre-Byzantium 32-byte post-state root. */
+function writeStatusOrRoot(w: RlpBackWriter, tape: JsonTape, root: number, status: number): void {
+  if (isPresent(tape, root) && !(tape.kinds[root] === JsonKind.String && tape.textEquals(root, '0x'))) return writeFixed(w, tape, root, 32, 'receipt root')
+  const value = readSmallQuantity(tape, status, 'receipt status', 1)
+  if (value > 1) throw badResponse('receipt status must be 0x0 or 0x1', { field: 'status' })
+  w.byte(value === 0 ? 0x80 : 0x01)
+}
+
+/** Where receipts must come from: a block hash and the block's transaction hashes, as string tokens of `tape`. */
+export interface ReceiptChecks {
+  /** The block's hash: every receipt must say it belongs to it (a load balancer may mix blocks). */
+  blockHash?: number
+  /** Transaction hashes in block order: receipt i must be for transaction i. */
+  txHashes?: readonly number[]
+}
+
+/** A block's receipts as an eth/68 list: legacy receipts as RLP lists, typed ones as type || rlp strings. */
+export function writeReceipts(w: RlpBackWriter, tape: JsonTape, receipts: number, checks: ReceiptChecks = {}): void {
+  const list = arrayToken(tape, receipts, 'receipts')
+  const { blockHash, txHashes } = checks
+  if (txHashes && txHashes.length !== tape.length(list)) {
+    throw inconsistent(`${tape.length(list)} receipts for ${txHashes.length} transactions`)
+  }
+  writeList(w, tape, list, (token, i) => {
+    const r = RECEIPT.read(tape, objectToken(tape, token, 'receipt'))
+    const rBlockHash = r[R.blockHash]
+    if (blockHash !== undefined && rBlockHash >= 0 && tape.kinds[rBlockHash] === JsonKind.String && !sameText(tape, rBlockHash, tape, blockHash)) {
+      throw inconsistent(`receipt ${i} belongs to block ${tape.text(rBlockHash)}, not ${tape.text(blockHash)}`)
+    }
+    const rTxHash = r[R.transactionHash]
+    if (txHashes && rTxHash >= 0 && tape.kinds[rTxHash] === JsonKind.String && !sameText(tape, rTxHash, tape, txHashes[i])) {
+      throw inconsistent(`receipt ${i} is for transaction ${tape.text(rTxHash)}, not ${tape.text(txHashes[i])}`)
+    }
+    const type = isPresent(tape, r[R.type]) ? readNumber(tape, r[R.type], 'receipt type') : TxType.Legacy
+    if (type > 0x7f) throw badResponse(`receipt type ${type} is not a typed-receipt byte`, { field: 'type' })
+    // The fields are read before the logs are written: writing a log reuses the key slots.
+    const [root, status, gasUsed, bloom] = [r[R.root], r[R.status], r[R.cumulativeGasUsed], r[R.logsBloom]]
+    const logs = arrayToken(tape, r[R.logs], 'receipt logs')
+    const mark = w.length
+    writeList(w, tape, logs, (log) => writeLog(w, tape, log))
+    writeFixed(w, tape, bloom, 256, 'receipt logsBloom')
+    writeQuantity(w, tape, gasUsed, 'cumulativeGasUsed', 8)
+    writeStatusOrRoot(w, tape, root, status)
+    w.listPrefix(w.length - mark)
+    if (type !== TxType.Legacy) {
+      w.byte(type)
+      w.stringPrefix(w.length - mark)
+    }
+  })
+}
+
+function inconsistent(message: string): RpcError {
+  return new RpcError(RpcErrorCode.Inconsistent, message, { retryable: true, fault: 'useless' })
+}
+
+/** String tokens of the transaction hashes of a block (full transaction objects or bare hashes), for matching receipts. */
+export function transactionHashTokens(tape: JsonTape, block: number): number[] {
+  const txs = arrayToken(tape, BLOCK.read(tape, block)[B.transactions], 'transactions')
+  return tape.elements(txs).map((tx) => {
+    const hash = tape.kinds[tx] === JsonKind.String ? tx : tape.kinds[tx] === JsonKind.Object ? TX.read(tape, tx)[T.hash] : -1
+    if (hash < 0 || tape.kinds[hash] !== JsonKind.String) throw badResponse('transaction without hash', { field: 'hash' })
+    return hash
+  })
+}
+
+// -- whole blocks ---------------------------------------------------------------------------------
+
+export interface BlockRebuildOptions extends BodyRebuildOptions {
+  /** eth_getBlockReceipts result (an array token of the same tape); omitted = no receipts wanted. */
+  receipts?: number
+}
+
+/**
+ * Rebuilt blocks written into one buffer: `add` writes a block's header (hash-checked), body and
+ * receipts, `finish` hands them all out as views of one exactly sized allocation.
+ */
+export class BlockBatchWriter {
+  /** Per block: writer marks before the header, body, receipts and after them (receipts == after: none). */
+  private readonly marks: number[] = []
+
+  constructor(private readonly w: RlpBackWriter = sharedWriter()) {
+    w.reset()
+  }
+
+  /** Rebuilds block object `block` of `tape`; errors carry the block number in their message and details. */
+  add(tape: JsonTape, block: number, opts: BlockRebuildOptions = {}): { hash: Bytes } {
+    const w = this.w
+    const start = w.length
+    try {
+      writeHeader(w, tape, block)
+      const hash = checkHeaderHashAt(tape, block, w.view(start, w.length))
+      const bodyMark = w.length
+      writeBody(w, tape, block, opts)
+      const receiptsMark = w.length
+      if (opts.receipts !== undefined) {
+        const blockHash = BLOCK.read(tape, block)[B.hash]
+        writeReceipts(w, tape, opts.receipts, { blockHash, txHashes: transactionHashTokens(tape, block) })
+      }
+      this.marks.push(start, bodyMark, receiptsMark, opts.receipts !== undefined ? w.length : -1)
+      return { hash }
+    } catch (err) {
+      if (err instanceof RpcError && err.code !== RpcErrorCode.HeaderHashMismatch) {
+        const s = BLOCK.read(tape, block)
+        const number = isPresent(tape, s[B.number]) ? tape.value(s[B.number]) : undefined
+        const hash = isPresent(tape, s[B.hash]) ? tape.value(s[B.hash]) : undefined
+        throw err.withContext(`block ${describe(tape, s[B.number])}`, { number, blockHash: hash })
+      }
+      throw err
+    }
+  }
+
+  /** Everything added, in one allocation; the writer is free for the next batch. */
+  finish(): RawBlock[] {
+    const all = this.w.take()
+    return blocksFromMarks(all, this.marks)
+  }
+
+  /** The bytes and marks as `finish` would use them (for moving a batch between threads). */
+  finishPacked(): { bytes: Uint8Array; marks: number[] } {
+    return { bytes: this.w.take(), marks: this.marks }
+  }
+}
+
+/** Blocks from one buffer written back to front and the writer marks of their parts. */
+export function blocksFromMarks(all: Uint8Array, marks: readonly number[]): RawBlock[] {
+  const end = all.length
+  const part = (from: number, to: number) => all.subarray(end - to, end - from)
+  const out: RawBlock[] = []
+  for (let i = 0; i < marks.length; i += 4) {
+    const [header, body, receipts, after] = [marks[i], marks[i + 1], marks[i + 2], marks[i + 3]]
+    const block: RawBlock = { header: part(header, body), body: part(body, receipts) }
+    if (after >= 0) block.receipts = part(receipts, after)
+    out.push(block)
+  }
+  return out
+}
+
+let shared: RlpBackWriter | undefined
+/** Above this the shared writer is not kept between uses (one outsized response must not pin memory). */
+const SHARED_KEEP_BYTES = 16 * 1024 * 1024
+
+/**
+ * The thread's writer, reused by every rebuild (the rebuild is synchronous, so one per thread is
+ * enough); results are always copied out of it.
+ */
+function sharedWriter(): RlpBackWriter {
+  if (shared === undefined || shared.buf.length > SHARED_KEEP_BYTES) shared = new RlpBackWriter(1 << 20)
+  return shared
+}
+
+function writeOnce(write: (w: RlpBackWriter) => void): Bytes {
+  const w = sharedWriter()
+  w.reset()
+  write(w)
+  return w.take()
+}
+
+/** Raw header RLP of block (or uncle) object `block` of `tape`. */
+export function rebuildHeaderAt(tape: JsonTape, block: number): Bytes {
+  return writeOnce((w) => writeHeader(w, tape, block))
+}
+
+/** rlp([txs, ommers, withdrawals?]) of full block object `block` of `tape`. */
+export function rebuildBodyAt(tape: JsonTape, block: number, opts: BodyRebuildOptions = {}): Bytes {
+  return writeOnce((w) => writeBody(w, tape, block, opts))
+}
+
+// -- the same on JS objects (tools, tests, cold paths) --------------------------------------------
+
+/** Raw header RLP from a block (or uncle) JSON object: 15 to 21 fields, as the JSON carries them. */
+export function rebuildHeader(json: JsonObject): Bytes {
+  return rebuildHeaderAt(JsonTape.of(json), 0)
+}
+
+/** keccak(rebuilt header) must equal the reported hash; otherwise a typed error naming the block. */
+export function checkHeaderHash(json: JsonObject, header: Bytes, what = 'block'): Bytes {
+  return checkHeaderHashAt(JsonTape.of(json), 0, header, what)
 }
 
 export interface RebuiltTransaction {
@@ -140,112 +519,17 @@ export interface RebuiltTransaction {
 
 /** The exact signed envelope of one transaction (types 0-4) from its JSON. */
 export function rebuildTransaction(tx: JsonObject): RebuiltTransaction {
-  const type = present(tx.type) ? numberField(tx.type, 'type') : TxType.Legacy
-  if (type > TxType.SetCode) {
-    throw new RpcError(RpcErrorCode.UnsupportedTxType, `transaction type ${type} cannot be rebuilt`, { details: { txType: type } })
-  }
-  const nonce = quantityField(tx.nonce, 'nonce', 8)
-  const gas = quantityField(tx.gas, 'gas', 8)
-  const to = addressOrEmpty(tx.to, 'to')
-  const value = quantityField(tx.value, 'value')
-  // Nodes disagree on the name of the calldata field.
-  const data = dataField(present(tx.input) ? tx.input : tx.data, 'input')
-  const r = quantityField(tx.r, 'r')
-  const s = quantityField(tx.s, 's')
-  if (type === TxType.Legacy) {
-    // v as sent: 27/28, or chainId * 2 + 35/36 (EIP-155); a `chainId` key on legacy txs is informational.
-    return { type, envelope: encode([nonce, quantityField(tx.gasPrice, 'gasPrice'), gas, to, value, data, quantityField(tx.v, 'v'), r, s]) }
-  }
-  const chainId = quantityField(tx.chainId, 'chainId')
-  const y = yParity(tx, 'transaction')
-  let fields: EncodableInput[]
-  if (type === TxType.AccessList) {
-    fields = [chainId, nonce, quantityField(tx.gasPrice, 'gasPrice'), gas, to, value, data, accessList(tx.accessList), y, r, s]
-  } else {
-    const fees = [quantityField(tx.maxPriorityFeePerGas, 'maxPriorityFeePerGas'), quantityField(tx.maxFeePerGas, 'maxFeePerGas')]
-    const head = [chainId, nonce, ...fees, gas, to, value, data, accessList(tx.accessList)]
-    if (type === TxType.DynamicFee) fields = [...head, y, r, s]
-    else if (type === TxType.Blob) {
-      const hashes = arrayField(tx.blobVersionedHashes, 'blobVersionedHashes').map((h) => fixedField(h, 32, 'blob versioned hash'))
-      fields = [...head, quantityField(tx.maxFeePerBlobGas, 'maxFeePerBlobGas'), hashes, y, r, s]
-    } else fields = [...head, authorizationList(tx.authorizationList), y, r, s]
-  }
-  const payload = encode(fields)
-  const envelope = new Uint8Array(payload.length + 1)
-  envelope[0] = type
-  envelope.set(payload, 1)
+  const tape = JsonTape.of(tx)
+  let type = 0
+  const envelope = writeOnce((w) => {
+    type = writeTransaction(w, tape, 0)
+  })
   return { type, envelope }
-}
-
-function withdrawal(value: unknown): EncodableInput {
-  const w = objectField(value, 'withdrawal')
-  return [
-    quantityField(w.index, 'withdrawal index', 8),
-    quantityField(w.validatorIndex, 'withdrawal validatorIndex', 8),
-    fixedField(w.address, 20, 'withdrawal address'),
-    quantityField(w.amount, 'withdrawal amount', 8),
-  ]
-}
-
-export interface BodyRebuildOptions {
-  /** Raw ommer headers, in the order of the block's `uncles` list. */
-  ommers?: readonly Bytes[]
-  /** Check every transaction's keccak against its reported `hash` (names the bad transaction). */
-  verifyTxHashes?: boolean
 }
 
 /** rlp([txs, ommers, withdrawals?]) from a full block JSON (eth_getBlockByNumber(n, true)). */
 export function rebuildBody(block: JsonObject, opts: BodyRebuildOptions = {}): Bytes {
-  const txs = arrayField(block.transactions, 'transactions')
-  const items: EncodableInput[] = new Array(txs.length)
-  for (let i = 0; i < txs.length; i++) {
-    if (typeof txs[i] === 'string') throw badResponse('block has transaction hashes, not full transactions', { field: 'transactions' })
-    const json = objectField(txs[i], 'transaction')
-    let rebuilt: RebuiltTransaction
-    try {
-      rebuilt = rebuildTransaction(json)
-    } catch (err) {
-      throw err instanceof RpcError ? err.withContext(`transaction ${i}`, { txIndex: i }) : err
-    }
-    if (opts.verifyTxHashes) checkTxHash(json, rebuilt.envelope, i)
-    items[i] = rebuilt.type === TxType.Legacy ? new Encoded(rebuilt.envelope) : rebuilt.envelope
-  }
-  const ommers = (opts.ommers ?? []).map((o) => new Encoded(o))
-  const uncles = arrayField(block.uncles, 'uncles', true)
-  if (ommers.length !== uncles.length) {
-    throw badResponse(`block lists ${uncles.length} uncles but ${ommers.length} ommer headers were supplied`, { field: 'uncles' })
-  }
-  // The header decides the body's shape: withdrawals exist iff the header commits to them.
-  if (!present(block.withdrawalsRoot)) return encode([items, ommers])
-  return encode([items, ommers, arrayField(block.withdrawals, 'withdrawals').map(withdrawal)])
-}
-
-function checkTxHash(json: JsonObject, envelope: Bytes, index: number): void {
-  const reported = fixedField(json.hash, 32, 'transaction hash')
-  const computed = keccak256(envelope)
-  if (!equalBytes(reported, computed)) {
-    throw new RpcError(RpcErrorCode.TxHashMismatch, `transaction ${index}: rebuilt envelope hashes to ${bytesToHex(computed)}, endpoint reported ${bytesToHex(reported)}`, {
-      fault: 'invalid-data',
-      details: { txIndex: index, reportedHash: bytesToHex(reported), computedHash: bytesToHex(computed) },
-    })
-  }
-}
-
-function log(value: unknown): EncodableInput {
-  const l = objectField(value, 'log')
-  return [
-    fixedField(l.address, 20, 'log address'),
-    arrayField(l.topics, 'log topics').map((t) => fixedField(t, 32, 'log topic')),
-    dataField(l.data, 'log data'),
-  ]
-}
-
-/** Post-Byzantium status (0x01 or empty), or the pre-Byzantium 32-byte post-state root. */
-function statusOrRoot(r: JsonObject): Bytes {
-  if (present(r.root) && r.root !== '0x') return fixedField(r.root, 32, 'receipt root')
-  const status = quantityField(r.status, 'receipt status', 1)
-  if (status.length === 1 && status[0] !== 1) throw badResponse('receipt status must be 0x0 or 0x1', { field: 'status' })
-  return status
+  return rebuildBodyAt(JsonTape.of(block), 0, opts)
 }
 
 export interface ReceiptsRebuildOptions {
@@ -257,77 +541,29 @@ export interface ReceiptsRebuildOptions {
 
 /** A block's receipts as an eth/68 list: legacy receipts as RLP lists, typed ones as type || rlp strings. */
 export function rebuildReceipts(receipts: readonly unknown[], opts: ReceiptsRebuildOptions = {}): Bytes {
-  if (opts.txHashes && opts.txHashes.length !== receipts.length) {
-    throw inconsistent(`${receipts.length} receipts for ${opts.txHashes.length} transactions`)
+  // One tape for the receipts and the strings they are checked against.
+  const tape = JsonTape.of([receipts, opts.blockHash ?? null, opts.txHashes ?? null])
+  const [list, blockHash, txHashes] = tape.elements(0)
+  const checks: ReceiptChecks = {
+    blockHash: opts.blockHash === undefined ? undefined : blockHash,
+    txHashes: opts.txHashes === undefined ? undefined : tape.elements(txHashes),
   }
-  const items: EncodableInput[] = new Array(receipts.length)
-  for (let i = 0; i < receipts.length; i++) {
-    const r = objectField(receipts[i], 'receipt')
-    if (opts.blockHash !== undefined && typeof r.blockHash === 'string' && !sameHex(r.blockHash, opts.blockHash)) {
-      throw inconsistent(`receipt ${i} belongs to block ${r.blockHash}, not ${opts.blockHash}`)
-    }
-    if (opts.txHashes && typeof r.transactionHash === 'string' && !sameHex(r.transactionHash, opts.txHashes[i])) {
-      throw inconsistent(`receipt ${i} is for transaction ${r.transactionHash}, not ${opts.txHashes[i]}`)
-    }
-    const type = present(r.type) ? numberField(r.type, 'receipt type') : TxType.Legacy
-    if (type > 0x7f) throw badResponse(`receipt type ${type} is not a typed-receipt byte`, { field: 'type' })
-    const list = encode([
-      statusOrRoot(r),
-      quantityField(r.cumulativeGasUsed, 'cumulativeGasUsed', 8),
-      fixedField(r.logsBloom, 256, 'receipt logsBloom'),
-      arrayField(r.logs, 'receipt logs').map(log),
-    ])
-    if (type === TxType.Legacy) {
-      items[i] = new Encoded(list)
-    } else {
-      const typed = new Uint8Array(list.length + 1)
-      typed[0] = type
-      typed.set(list, 1)
-      items[i] = typed
-    }
-  }
-  return encode(items)
+  return writeOnce((w) => writeReceipts(w, tape, list, checks))
 }
 
-/** Hex strings equal ignoring case (nodes print lowercase; the fast path avoids two allocations). */
-function sameHex(a: string, b: string): boolean {
-  return a === b || a.toLowerCase() === b.toLowerCase()
-}
-
-function inconsistent(message: string): RpcError {
-  return new RpcError(RpcErrorCode.Inconsistent, message, { retryable: true, fault: 'useless' })
-}
-
-export interface BlockRebuildOptions extends BodyRebuildOptions {
+export interface ObjectBlockRebuildOptions extends BodyRebuildOptions {
   /** eth_getBlockReceipts result; omitted = no receipts wanted. */
   receipts?: readonly unknown[]
-}
-
-/** The transaction hashes of a block (full transaction objects or bare hashes), for matching receipts. */
-export function transactionHashes(block: JsonObject): string[] {
-  return arrayField(block.transactions, 'transactions').map((tx) => {
-    const hash = typeof tx === 'string' ? tx : (tx as JsonObject | null)?.hash
-    if (typeof hash !== 'string') throw badResponse('transaction without hash', { field: 'hash' })
-    return hash
-  })
 }
 
 /**
  * A whole block: header (hash-checked), body and, when given, receipts. Errors carry the block
  * number in their message and details.
  */
-export function rebuildBlock(block: JsonObject, opts: BlockRebuildOptions = {}): RawBlock {
-  try {
-    const header = rebuildHeader(block)
-    checkHeaderHash(block, header)
-    const body = rebuildBody(block, opts)
-    if (opts.receipts === undefined) return { header, body }
-    const receipts = rebuildReceipts(opts.receipts, { blockHash: block.hash as string, txHashes: transactionHashes(block) })
-    return { header, body, receipts }
-  } catch (err) {
-    if (err instanceof RpcError && err.code !== RpcErrorCode.HeaderHashMismatch) {
-      throw err.withContext(`block ${String(block.number)}`, { number: block.number, blockHash: block.hash })
-    }
-    throw err
-  }
+export function rebuildBlock(block: JsonObject, opts: ObjectBlockRebuildOptions = {}): RawBlock {
+  const tape = JsonTape.of(opts.receipts === undefined ? [block] : [block, opts.receipts])
+  const [json, receipts] = tape.elements(0)
+  const batch = new BlockBatchWriter()
+  batch.add(tape, json, { ...opts, receipts })
+  return batch.finish()[0]
 }

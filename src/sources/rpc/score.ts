@@ -68,7 +68,8 @@ export class EndpointScore {
 
   /** Counts a failure and sets the back-off; an abort by the caller or an unsupported tx type is not the endpoint's failure. */
   recordFailure(err: RpcError, now = Date.now()): void {
-    if (err.code === RpcErrorCode.Aborted || err.code === RpcErrorCode.UnsupportedTxType) return
+    // Ours, not the endpoint's: an abort, a type we cannot rebuild, a rebuild worker that died.
+    if (err.code === RpcErrorCode.Aborted || err.code === RpcErrorCode.UnsupportedTxType || err.code === RpcErrorCode.RebuildFailed) return
     this.recordFault(err.code, err.retryAfterMs, now)
   }
 

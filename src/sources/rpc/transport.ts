@@ -3,9 +3,14 @@
  * One `JsonRpcTransport` per endpoint bounds its in-flight requests, sends batches as JSON arrays,
  * times out every request, honours the caller's AbortSignal, and refuses response bodies over a byte
  * limit while they stream in (before anything is parsed).
+ *
+ * Responses are tokenized into a JSON tape (json-tape.ts), not parsed into objects: block data is
+ * rebuilt straight from the response bytes. `batch` hands out plain JS values for the callers that
+ * want them (small results, error objects).
  */
 import { Buffer } from 'node:buffer'
 import { RpcError, RpcErrorCode, badResponse, classifyHttpStatus, classifyJsonRpcError, type JsonRpcErrorObject } from './errors.js'
+import { JsonKind, JsonSyntaxError, JsonTape } from './json-tape.js'
 
 export interface JsonRpcCall {
   method: string
@@ -17,6 +22,19 @@ export interface JsonRpcCall {
  * "block not found" style errors, which mean "don't have it".
  */
 export type JsonRpcOutcome = { ok: true; result: unknown } | { ok: false; error: RpcError }
+
+/**
+ * One call's outcome on the response's tape: `result` is the result's token, or -1 for "don't have
+ * it" errors; a JSON null result is a Null token (`tape.isMissing` covers both).
+ */
+export type TapeOutcome = { ok: true; tape: JsonTape; result: number } | { ok: false; error: RpcError }
+
+/** A batch's response as received: the body bytes and the id of its first call. */
+export interface RawResponse {
+  calls: readonly JsonRpcCall[]
+  firstId: number
+  bytes: Buffer
+}
 
 export interface TransportOptions {
   /** Per-request timeout (connect + send + full response body). */
@@ -143,16 +161,25 @@ export class JsonRpcTransport {
    * back as outcomes so the caller can keep the calls that succeeded.
    */
   async batch(calls: readonly JsonRpcCall[], opts: CallOptions = {}): Promise<JsonRpcOutcome[]> {
-    if (calls.length === 0) return []
+    return (await this.batchTape(calls, opts)).map((o): JsonRpcOutcome => (o.ok ? { ok: true, result: o.result < 0 ? null : o.tape.value(o.result) } : o))
+  }
+
+  /** `batch` with every result left on the response's tape (block data is rebuilt from there). */
+  async batchTape(calls: readonly JsonRpcCall[], opts: CallOptions = {}): Promise<TapeOutcome[]> {
+    return outcomesOf(await this.batchRaw(calls, opts))
+  }
+
+  /** `batch` with the response body as received, tokenized by the caller (`outcomesOf`), e.g. off the main thread. */
+  async batchRaw(calls: readonly JsonRpcCall[], opts: CallOptions = {}): Promise<RawResponse> {
+    if (calls.length === 0) return { calls, firstId: this.nextId, bytes: Buffer.from('[]') }
     const firstId = this.nextId
     this.nextId += calls.length
     const payload = calls.map((c, i) => ({ jsonrpc: '2.0', id: firstId + i, method: c.method, params: c.params }))
     const body = JSON.stringify(payload.length === 1 ? payload[0] : payload)
-    const parsed = await this.post(body, opts)
-    return this.match(calls, firstId, parsed)
+    return { calls, firstId, bytes: await this.post(body, opts) }
   }
 
-  private async post(body: string, opts: CallOptions): Promise<unknown> {
+  private async post(body: string, opts: CallOptions): Promise<Buffer> {
     await this.slots.acquire(opts.signal)
     const timeoutMs = opts.timeoutMs ?? this.options.timeoutMs
     const timeout = AbortSignal.timeout(timeoutMs)
@@ -171,14 +198,7 @@ export class JsonRpcTransport {
       }
       const bytes = await readBodyBounded(res, this.options.maxResponseBytes)
       this.options.onLatency?.(performance.now() - started)
-      try {
-        return JSON.parse(bytes.toString('utf8'))
-      } catch (err) {
-        throw badResponse(`response is not JSON (${bytes.length} bytes)`, {
-          bodyStart: bytes.subarray(0, 80).toString('utf8'),
-          parseError: (err as Error).message,
-        })
-      }
+      return bytes
     } catch (err) {
       if (err instanceof RpcError) throw err
       if (opts.signal?.aborted) throw abortError()
@@ -196,32 +216,60 @@ export class JsonRpcTransport {
     }
   }
 
-  /** Pairs responses with calls by id (servers may reorder a batch). */
-  private match(calls: readonly JsonRpcCall[], firstId: number, parsed: unknown): JsonRpcOutcome[] {
-    const responses = Array.isArray(parsed) ? parsed : [parsed]
-    if (!Array.isArray(parsed) && calls.length > 1) {
-      // A single object for a batch: the server rejected the whole batch (rate limit, batch too large...).
-      const error = (parsed as { error?: unknown } | null)?.error
-      if (isErrorObject(error)) throw classifyJsonRpcError(error, 'batch') ?? badResponse('batch rejected')
-      throw badResponse('expected a JSON array for a batch request')
-    }
-    const byId = new Map<number, Record<string, unknown>>()
-    for (const r of responses) {
-      if (typeof r !== 'object' || r === null) throw badResponse('JSON-RPC response is not an object')
-      const id = (r as { id?: unknown }).id
-      if (typeof id === 'number') byId.set(id, r as Record<string, unknown>)
-      else if (calls.length === 1 && isErrorObject((r as { error?: unknown }).error)) byId.set(firstId, r as Record<string, unknown>)
-    }
-    return calls.map((call, i): JsonRpcOutcome => {
-      const r = byId.get(firstId + i)
-      if (r === undefined) return { ok: false, error: badResponse(`no response for ${call.method}`, { method: call.method }) }
-      if (r.error !== undefined && r.error !== null) {
-        if (!isErrorObject(r.error)) return { ok: false, error: badResponse(`malformed error object for ${call.method}`) }
-        const error = classifyJsonRpcError(r.error, call.method)
-        return error ? { ok: false, error } : { ok: true, result: null }
-      }
-      if (!('result' in r)) return { ok: false, error: badResponse(`response for ${call.method} has neither result nor error`) }
-      return { ok: true, result: r.result }
+}
+
+/** The tape of a response body (`reuse`: see JsonTape.parse); a body that is not JSON is a bad response. */
+function responseTape(bytes: Uint8Array, reuse = false): JsonTape {
+  try {
+    return JsonTape.parse(bytes, { reuse })
+  } catch (err) {
+    if (!(err instanceof JsonSyntaxError) && !(err instanceof SyntaxError)) throw err
+    throw badResponse(`response is not JSON (${bytes.length} bytes)`, {
+      bodyStart: Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(80, bytes.length)).toString('utf8'),
+      parseError: err.message,
     })
   }
+}
+
+/**
+ * Pairs the responses of a batch with its calls by id (servers may reorder a batch). `reuse`: the
+ * tape is the thread's reusable one (see JsonTape.parse), for outcomes used synchronously.
+ */
+export function outcomesOf(response: RawResponse, reuse = false): TapeOutcome[] {
+  const { calls, firstId } = response
+  if (calls.length === 0) return []
+  const tape = responseTape(response.bytes, reuse)
+  const isBatch = tape.kinds[0] === JsonKind.Array
+  if (!isBatch && calls.length > 1) {
+    // A single object for a batch: the server rejected the whole batch (rate limit, batch too large...).
+    const error = tape.kinds[0] === JsonKind.Object ? errorValue(tape, 0) : undefined
+    if (isErrorObject(error)) throw classifyJsonRpcError(error, 'batch') ?? badResponse('batch rejected')
+    throw badResponse('expected a JSON array for a batch request')
+  }
+  const byId = new Map<number, number>()
+  for (const r of isBatch ? tape.elements(0) : [0]) {
+    if (tape.kinds[r] !== JsonKind.Object) throw badResponse('JSON-RPC response is not an object')
+    const id = tape.get(r, 'id')
+    if (id >= 0 && tape.kinds[id] === JsonKind.Number) byId.set(Number(tape.value(id)), r)
+    else if (calls.length === 1 && isErrorObject(errorValue(tape, r))) byId.set(firstId, r)
+  }
+  return calls.map((call, i): TapeOutcome => {
+    const r = byId.get(firstId + i)
+    if (r === undefined) return { ok: false, error: badResponse(`no response for ${call.method}`, { method: call.method }) }
+    const error = errorValue(tape, r)
+    if (error !== undefined && error !== null) {
+      if (!isErrorObject(error)) return { ok: false, error: badResponse(`malformed error object for ${call.method}`) }
+      const classified = classifyJsonRpcError(error, call.method)
+      return classified ? { ok: false, error: classified } : { ok: true, tape, result: -1 }
+    }
+    const result = tape.get(r, 'result')
+    if (result < 0) return { ok: false, error: badResponse(`response for ${call.method} has neither result nor error`) }
+    return { ok: true, tape, result }
+  })
+}
+
+/** The `error` member of a response object as a JS value (undefined when absent). */
+function errorValue(tape: JsonTape, response: number): unknown {
+  const token = tape.get(response, 'error')
+  return token < 0 ? undefined : tape.value(token)
 }

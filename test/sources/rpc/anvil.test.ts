@@ -16,7 +16,10 @@ import type { RawBlock } from '../../../src/sources/types.js'
 import { validateBody } from '../../../src/validator/body.js'
 import { validateRawReceipts } from '../../../src/validator/receipts.js'
 import { ANVIL_CHAIN_ID, startAnvil, type Anvil } from '../../helpers/anvil.js'
-import { generateChain, mineEmpty, type ChainGenSummary } from '../../helpers/chain-gen.js'
+import { generateChain, mineEmpty, prng, type ChainGenSummary } from '../../helpers/chain-gen.js'
+import { rebuildBlock, type JsonObject } from '../../../src/sources/rpc/rebuild.js'
+import { expectSameOutcome, mutate } from './mutations.js'
+import * as reference from './reference-rebuild.js'
 
 const PRAGUE = rulesAt(BigInt(ANVIL_CHAIN_ID), 'prague')
 
@@ -97,6 +100,30 @@ describe('RpcPool / RpcEndpoint against a real Anvil (Prague, tx types 0/1/2/4)'
     expect(authorizations).toBe(chain.authorizations)
     expect(logs).toBeGreaterThan(chain.txs / 2)
     expect(blocks.reduce((n, b) => n + BlockBody.decode(b.body).transactions().length, 0)).toBe(chain.txs)
+  })
+
+  it('the tape rebuild writes the reference rebuild`s bytes, and agrees with it under random single-field changes', async () => {
+    const hex = (n: number) => '0x' + n.toString(16)
+    const json = await anvil.batch<unknown>(Array.from({ length: head + 1 }, (_, n) => [
+      { method: 'eth_getBlockByNumber', params: [hex(n), true] },
+      { method: 'eth_getBlockReceipts', params: [hex(n)] },
+    ]).flat())
+    const blocks = await pool.getBlocks(0, head + 1, true)
+    const parts = (b: RawBlock) => [b.header, b.body, b.receipts!]
+    for (let n = 0; n <= head; n++) {
+      const want = reference.rebuildBlock(json[2 * n] as JsonObject, { receipts: json[2 * n + 1] as unknown[], verifyTxHashes: true })
+      expect(parts(blocks[n]).map(bytesToHex)).toEqual(parts(want).map(bytesToHex))
+    }
+    const next = prng(5)
+    let same = 0
+    for (let k = 0; k < 300; k++) {
+      const n = 2 + Math.floor(next() * (head - 2))
+      const change = mutate([json[2 * n], json[2 * n + 1]], next, ['yParity', 'v', 'input', 'data', 'to', 'status', 'root', 'accessList'])
+      const [block, receipts] = change.value as [JsonObject, unknown[]]
+      const opts = { receipts, verifyTxHashes: true }
+      if (expectSameOutcome(change, () => parts(reference.rebuildBlock(block, opts)), () => parts(rebuildBlock(block, opts)))) same++
+    }
+    expect(same).toBeGreaterThan(10)
   })
 
   it('headers: contiguous, with skip and reverse, and starting from a hash', async () => {

@@ -80,6 +80,8 @@ describe('endpoint ids and scores', () => {
     expect(s.snapshot()).toMatchObject({ failures: 3, consecutiveFailures: 0, requests: 4 })
     s.recordFailure(new RpcError(RpcErrorCode.Aborted, 'a'), now)
     expect(s.snapshot().failures).toBe(3) // our own abort is not the endpoint's failure
+    s.recordFailure(new RpcError(RpcErrorCode.RebuildFailed, 'worker died', { retryable: true }), now)
+    expect(s.snapshot().failures).toBe(3) // nor is a rebuild worker that died
     s.ban(now)
     expect(s.isBanned(now + 59_999)).toBe(true)
     expect(s.isReady(now + 60_000)).toBe(true)
