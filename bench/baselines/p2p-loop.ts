@@ -4,9 +4,9 @@
  * `--chunk` blocks, GetBlockHeaders, then GetBlockBodies and GetReceipts for the chunk's hashes,
  * re-asking for the rest when an answer stops at the peer's 2 MiB soft cap. `--lanes` chunks in
  * flight per peer. Header hashes are keccak'd (that is how bodies are asked for); nothing else is
- * decoded.
+ * decoded. `--headers-only` asks for headers alone (the serve rate a headers-only sync compares to).
  *
- *   tsx bench/baselines/p2p-loop.ts --peers ENODE[,ENODE...] --genesis genesis.json --to N [--chunk 128 --lanes 2]
+ *   tsx bench/baselines/p2p-loop.ts --peers ENODE[,ENODE...] --genesis genesis.json --to N [--chunk 128 --lanes 2 --headers-only]
  */
 import { parseArgs } from 'node:util'
 import { loadChain } from '../../src/chain/chains.js'
@@ -25,6 +25,7 @@ const { values } = parseArgs({
     to: { type: 'string' },
     chunk: { type: 'string', default: '128' },
     lanes: { type: 'string', default: '2' },
+    'headers-only': { type: 'boolean', default: false },
   },
 })
 if (!values.peers || !values.genesis || !values.to) throw new Error('--peers, --genesis and --to are required')
@@ -86,11 +87,11 @@ async function lane(peer: Devp2pPeer): Promise<void> {
       if (res.items.length === 0) throw new Error(`${peer.id}: no headers from ${origin}`)
       for (const header of res.items) hashes.push(keccak256(header))
     }
-    await Promise.all([allByHash(peer, 'bodies', hashes), allByHash(peer, 'receipts', hashes)])
+    if (!values['headers-only']) await Promise.all([allByHash(peer, 'bodies', hashes), allByHash(peer, 'receipts', hashes)])
     blocks += count
   }
 }
 await Promise.all(connected.flatMap((peer) => Array.from({ length: lanes }, () => lane(peer))))
 const seconds = (performance.now() - started) / 1000
 await pool.stop()
-report({ client: `p2p loop peers=${connected.length}`, blocks, seconds, settings: { peers: connected.length, chunk, lanes } })
+report({ client: `p2p loop peers=${connected.length}`, blocks, seconds, settings: { peers: connected.length, chunk, lanes, headersOnly: values['headers-only'] } })

@@ -29,9 +29,12 @@ export const sqd = (capacity: number) => baseline(`sqd cap=${capacity}`, 'sqd.ts
 export const rpcSource = (window = 64, lanes = 2) => benchScript(`rpc source w=${window} l=${lanes}`, 'stages/rpc-source.ts', { window, lanes })
 
 /** The devp2p bare request loop over the peers in {peers}. */
-export const p2pLoop = (chunk = 128, lanes = 2): ClientSpec => ({
-  name: `p2p loop chunk=${chunk} lanes=${lanes}`,
-  command: [NODE, '--import', 'tsx', join(REPO_ROOT, 'bench', 'baselines', 'p2p-loop.ts'), '--peers', '{peers}', '--genesis', '{genesis}', '--to', '{to}', '--chunk', String(chunk), '--lanes', String(lanes)],
+export const p2pLoop = (chunk = 128, lanes = 2, headersOnly = false): ClientSpec => ({
+  name: `p2p loop${headersOnly ? ' headers' : ''} chunk=${chunk} lanes=${lanes}`,
+  command: [
+    ...[NODE, '--import', 'tsx', join(REPO_ROOT, 'bench', 'baselines', 'p2p-loop.ts'), '--peers', '{peers}', '--genesis', '{genesis}', '--to', '{to}'],
+    ...['--chunk', String(chunk), '--lanes', String(lanes), ...(headersOnly ? ['--headers-only'] : [])],
+  ],
 })
 
 /** `--fetch 10x2,20x4` style batch x concurrency lists. */

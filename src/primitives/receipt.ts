@@ -293,6 +293,16 @@ export function blockReceiptsAt(buf: Bytes, item: RlpItem, maxItems = Number.MAX
   return listItems(buf, item, maxItems).map((child) => Receipt.fromListItem(buf, child))
 }
 
+/** Whether every receipt of a (well-formed) list is in the eth/69 form; reads only the item shapes. */
+export function isEth69ReceiptList(buf: Bytes): boolean {
+  for (const item of listItems(buf, decodeItem(buf))) {
+    if (!item.list) return false
+    const f = listItems(buf, item, 4)
+    if (f.length === 4 && !f[2].list && f[2].end - f[2].start === BLOOM_BYTES) return false
+  }
+  return true
+}
+
 /** The compact (eth/69) encoding of a block's receipts, as the store keeps it. */
 export function encodeReceiptsEth69(receipts: readonly Receipt[]): Bytes {
   return encodeListOfEncoded(receipts.map((r) => r.eth69Encoding()))

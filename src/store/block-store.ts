@@ -13,7 +13,7 @@
 import { StoreError } from '../errors.js'
 import { type Bytes, bytesToHex, equalBytes } from '../primitives/bytes.js'
 import { BlockHeader } from '../primitives/header.js'
-import { decodeBlockReceipts, encodeReceiptsEth69 } from '../primitives/receipt.js'
+import { decodeBlockReceipts, encodeReceiptsEth69, isEth69ReceiptList } from '../primitives/receipt.js'
 import { type KvBackend, type KvOp, opBytes } from './kv.js'
 import { StoreKeys, decodeHashValue, decodeNumberValue, encodeHashValue, textValue } from './keys.js'
 import { decodeChain, decodeProgress, encodeChain, encodeProgress } from './records.js'
@@ -40,8 +40,7 @@ const compactReceipts = new WeakSet<Bytes>()
 /** The compact eth/69 form the store keeps; eth/69 input is stored as received. */
 export function storedReceipts(raw: Bytes): Bytes {
   if (compactReceipts.has(raw)) return raw
-  const receipts = decodeBlockReceipts(raw)
-  const compact = receipts.every((r) => r.encoding === 'eth69') ? raw : encodeReceiptsEth69(receipts)
+  const compact = isEth69ReceiptList(raw) ? raw : encodeReceiptsEth69(decodeBlockReceipts(raw))
   compactReceipts.add(compact)
   return compact
 }

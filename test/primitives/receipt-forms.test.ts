@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { DecodeError } from '../../src/errors.js'
 import { bytesToHex } from '../../src/primitives/bytes.js'
-import { BLOOM_BYTES, BloomCache, bloomAdd, bloomCacheKey, decodeBlockReceipts, encodeReceiptsEth68, encodeReceiptsEth69, logsBloom } from '../../src/primitives/receipt.js'
+import { BLOOM_BYTES, BloomCache, bloomAdd, bloomCacheKey, decodeBlockReceipts, encodeReceiptsEth68, encodeReceiptsEth69, isEth69ReceiptList, logsBloom } from '../../src/primitives/receipt.js'
 import { encode } from '../../src/primitives/rlp.js'
 
 const log = (i: number) => [new Uint8Array(20).fill(i), [new Uint8Array(32).fill(i), new Uint8Array(32).fill(i + 1)], Uint8Array.of(i)]
@@ -33,6 +33,12 @@ describe('receipts of every form', () => {
     expect(eth68.slice(2).map((r) => r.consensusEncoding()[0])).toEqual([1, 2, 3, 4])
     expect(eth68.slice(0, 2).every((r) => r.consensusEncoding()[0] >= 0xc0)).toBe(true)
     expect(bytesToHex(encodeReceiptsEth69(eth68))).toBe(bytesToHex(eth69))
+    // The store's shape test: eth/69 lists pass as they are, any eth/68 receipt (legacy or typed) does not.
+    expect(isEth69ReceiptList(eth69)).toBe(true)
+    expect(isEth69ReceiptList(encode([]))).toBe(true)
+    expect(isEth69ReceiptList(encodeReceiptsEth68(receipts))).toBe(false)
+    expect(isEth69ReceiptList(encodeReceiptsEth68(receipts.slice(2, 3)))).toBe(false)
+    expect(isEth69ReceiptList(encodeReceiptsEth68(receipts.slice(1, 2)))).toBe(false)
   })
 
   it('computes the same bloom with and without the per-block cache', () => {

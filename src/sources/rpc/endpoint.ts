@@ -60,6 +60,9 @@ export const RPC_ENDPOINT_DEFAULTS = {
   maxResponseBytes: 64 * 1024 * 1024,
 } as const
 
+/** Header-only calls (`eth_getBlockByNumber(n, false)`) per HTTP request, per call of the batch size. */
+const HEADER_CALLS_PER_CALL = 5
+
 /** Upper bound on blocks or headers per call, whatever the caller asks (bounds one call's memory). */
 export const MAX_ITEMS_PER_CALL = 1024
 
@@ -214,21 +217,7 @@ export class RpcEndpoint implements SourcePeer {
     const perRequest = Math.max(1, Math.floor(this.batchSize / (withReceipts ? 2 : 1)))
     const numbers = Array.from({ length: n }, (_, i) => from + i)
     const parts = chunk(numbers, perRequest)
-    return this.tracked(async () => {
-      const settled = await Promise.allSettled(parts.map((nums) => this.fetchBlocks(nums, withReceipts, opts)))
-      const out: RawBlock[] = []
-      for (const [i, s] of settled.entries()) {
-        if (s.status === 'rejected') {
-          // Later batches failing still leave a useful prefix; the failure is scored all the same.
-          if (out.length === 0) throw s.reason
-          if (s.reason instanceof RpcError) this.noteFailure(s.reason)
-          break
-        }
-        out.push(...s.value)
-        if (s.value.length < parts[i].length) break
-      }
-      return out
-    })
+    return this.tracked(() => this.inParallel(parts, (nums) => this.fetchBlocks(nums, withReceipts, opts)))
   }
 
   /** Headers by number (or starting at a hash), contiguous or with skip/reverse; a prefix of what was asked. */
@@ -253,12 +242,12 @@ export class RpcEndpoint implements SourcePeer {
         if (num < 0) break
         numbers.push(num)
       }
-      for (const part of chunk(numbers, this.batchSize)) {
-        const headers = await this.headersFrom(part.map((num) => ({ method: 'eth_getBlockByNumber', params: [toQuantity(num), false] })), opts, part)
-        out.push(...headers.map((h) => h.header))
-        if (headers.length < part.length) break
-      }
-      return out
+      // Header-only answers are a few KB: more calls per request, and the requests in flight at once.
+      const parts = chunk(numbers, this.batchSize * HEADER_CALLS_PER_CALL)
+      const headers = await this.inParallel(parts, (part) =>
+        this.headersFrom(part.map((num) => ({ method: 'eth_getBlockByNumber', params: [toQuantity(num), false] })), opts, part),
+      )
+      return [...out, ...headers.map((h) => h.header)]
     })
   }
 
@@ -285,7 +274,7 @@ export class RpcEndpoint implements SourcePeer {
     })
   }
 
-  /** Receipt lists (eth/68 form) of the given blocks, skipping blocks the endpoint does not have. */
+  /** Receipt lists (eth/69 form: no blooms) of the given blocks, skipping blocks the endpoint does not have. */
   async getReceipts(hashes: readonly Bytes[], opts: RequestOptions = {}): Promise<Bytes[]> {
     return this.tracked(async () => {
       const out: Bytes[] = []
@@ -329,6 +318,26 @@ export class RpcEndpoint implements SourcePeer {
       this.noteFailure(typed)
       throw typed
     }
+  }
+
+  /**
+   * Runs one request per part at once (the transport bounds how many are in flight) and joins the
+   * answers into the contiguous prefix they cover: a part answered short or failing ends it. A later
+   * part failing still leaves a useful prefix; its failure is scored all the same.
+   */
+  private async inParallel<T>(parts: readonly number[][], fetch: (part: number[]) => Promise<T[]>): Promise<T[]> {
+    const settled = await Promise.allSettled(parts.map(fetch))
+    const out: T[] = []
+    for (const [i, s] of settled.entries()) {
+      if (s.status === 'rejected') {
+        if (out.length === 0) throw s.reason
+        if (s.reason instanceof RpcError) this.noteFailure(s.reason)
+        break
+      }
+      out.push(...s.value)
+      if (s.value.length < parts[i].length) break
+    }
+    return out
   }
 
   private noteFailure(err: RpcError): void {

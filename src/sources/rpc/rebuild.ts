@@ -1,7 +1,8 @@
 /**
  * Rebuilds the raw consensus RLP of a block from JSON-RPC results, so a JSON-RPC endpoint feeds the
  * validator the same bytes a devp2p peer would: header, body rlp([txs, ommers, withdrawals?]) and
- * the block's receipts in eth/68 form (with blooms).
+ * the block's receipts in eth/69 form (no blooms: the validator computes every bloom from the logs,
+ * and the store keeps this form, so the JSON's blooms are neither decoded nor kept).
  *
  * JSON is untrusted and lossy (field names vary between nodes), so the rebuild is checked where the
  * JSON carries a commitment: the header must hash to the reported block hash (a mismatch is a typed
@@ -60,7 +61,7 @@ const T = TX.ids
 const ACCESS = new JsonKeys(['address', 'storageKeys'] as const)
 const AUTH = new JsonKeys(['chainId', 'address', 'nonce', 'yParity', 'v', 'r', 's'] as const)
 const WITHDRAWAL = new JsonKeys(['index', 'validatorIndex', 'address', 'amount'] as const)
-const RECEIPT = new JsonKeys(['type', 'root', 'status', 'cumulativeGasUsed', 'logsBloom', 'logs', 'blockHash', 'transactionHash'] as const)
+const RECEIPT = new JsonKeys(['type', 'root', 'status', 'cumulativeGasUsed', 'logs', 'blockHash', 'transactionHash'] as const)
 const R = RECEIPT.ids
 const LOG = new JsonKeys(['address', 'topics', 'data'] as const)
 
@@ -348,7 +349,7 @@ export interface ReceiptChecks {
   txHashes?: readonly number[]
 }
 
-/** A block's receipts as an eth/68 list: legacy receipts as RLP lists, typed ones as type || rlp strings. */
+/** A block's receipts as an eth/69 list: rlp([type, statusOrRoot, cumulativeGasUsed, logs]) each. */
 export function writeReceipts(w: RlpBackWriter, tape: JsonTape, receipts: number, checks: ReceiptChecks = {}): void {
   const list = arrayToken(tape, receipts, 'receipts')
   const { blockHash, txHashes } = checks
@@ -368,18 +369,14 @@ export function writeReceipts(w: RlpBackWriter, tape: JsonTape, receipts: number
     const type = isPresent(tape, r[R.type]) ? readNumber(tape, r[R.type], 'receipt type') : TxType.Legacy
     if (type > 0x7f) throw badResponse(`receipt type ${type} is not a typed-receipt byte`, { field: 'type' })
     // The fields are read before the logs are written: writing a log reuses the key slots.
-    const [root, status, gasUsed, bloom] = [r[R.root], r[R.status], r[R.cumulativeGasUsed], r[R.logsBloom]]
+    const [root, status, gasUsed] = [r[R.root], r[R.status], r[R.cumulativeGasUsed]]
     const logs = arrayToken(tape, r[R.logs], 'receipt logs')
     const mark = w.length
     writeList(w, tape, logs, (log) => writeLog(w, tape, log))
-    writeFixed(w, tape, bloom, 256, 'receipt logsBloom')
     writeQuantity(w, tape, gasUsed, 'cumulativeGasUsed', 8)
     writeStatusOrRoot(w, tape, root, status)
+    w.byte(type === TxType.Legacy ? 0x80 : type)
     w.listPrefix(w.length - mark)
-    if (type !== TxType.Legacy) {
-      w.byte(type)
-      w.stringPrefix(w.length - mark)
-    }
   })
 }
 
@@ -539,7 +536,7 @@ export interface ReceiptsRebuildOptions {
   txHashes?: readonly string[]
 }
 
-/** A block's receipts as an eth/68 list: legacy receipts as RLP lists, typed ones as type || rlp strings. */
+/** A block's receipts as an eth/69 list: rlp([type, statusOrRoot, cumulativeGasUsed, logs]) each. */
 export function rebuildReceipts(receipts: readonly unknown[], opts: ReceiptsRebuildOptions = {}): Bytes {
   // One tape for the receipts and the strings they are checked against.
   const tape = JsonTape.of([receipts, opts.blockHash ?? null, opts.txHashes ?? null])

@@ -66,7 +66,7 @@ describe('tape rebuild = reference rebuild', () => {
     }
   })
 
-  it('mainnet receipts (Byzantium..Prague): the same eth/68 bytes, checked against block and tx hashes', () => {
+  it('mainnet receipts (Byzantium..Prague): the same eth/69 bytes, checked against block and tx hashes', () => {
     for (const n of PORTAL_BLOCKS) {
       const { json, blockHash, txHashes } = portalReceipts(n)
       expect(bytesToHex(rebuildReceipts(json, { blockHash, txHashes }))).toBe(bytesToHex(reference.rebuildReceipts(json, { blockHash, txHashes })))

@@ -139,7 +139,7 @@ describe('JSON -> RLP rebuild against BlockchainTests block RLP (byte for byte, 
   }
 })
 
-describe('receipts rebuild (eth/68 consensus form)', () => {
+describe('receipts rebuild (eth/69 form, consensus form with derived blooms)', () => {
   for (const n of PORTAL_BLOCKS) {
     it(`mainnet block ${n}: receipts printed as JSON rebuild to the header's receiptsRoot`, () => {
       const data = readPortalBlock(n)
@@ -152,7 +152,7 @@ describe('receipts rebuild (eth/68 consensus form)', () => {
         receiptToRpc(r, { blockHash, transactionHash: txHashes[i], transactionIndex: '0x' + i.toString(16) }),
       )
       const rebuilt = decodeBlockReceipts(rebuildReceipts(json, { blockHash, txHashes }))
-      expect(rebuilt.every((r) => r.encoding === 'eth68')).toBe(true)
+      expect(rebuilt.every((r) => r.encoding === 'eth69')).toBe(true)
       expect(bytesToHex(orderedTrieRoot(rebuilt.map((r) => r.consensusEncoding())))).toBe(bytesToHex(header.receiptsRoot))
     })
   }

@@ -6,7 +6,7 @@
  *
  * Rebuilds the raw consensus RLP of a block from JSON-RPC results, so a JSON-RPC endpoint feeds the
  * validator the same bytes a devp2p peer would: header, body rlp([txs, ommers, withdrawals?]) and
- * the block's receipts in eth/68 form (with blooms).
+ * the block's receipts in eth/69 form (no blooms).
  *
  * JSON is untrusted and lossy (field names vary between nodes), so the rebuild is checked where the
  * JSON carries a commitment: the header must hash to the reported block hash (a mismatch is a typed
@@ -260,7 +260,7 @@ export interface ReceiptsRebuildOptions {
   txHashes?: readonly string[]
 }
 
-/** A block's receipts as an eth/68 list: legacy receipts as RLP lists, typed ones as type || rlp strings. */
+/** A block's receipts as an eth/69 list: rlp([type, statusOrRoot, cumulativeGasUsed, logs]) each. */
 export function rebuildReceipts(receipts: readonly unknown[], opts: ReceiptsRebuildOptions = {}): Bytes {
   if (opts.txHashes && opts.txHashes.length !== receipts.length) {
     throw inconsistent(`${receipts.length} receipts for ${opts.txHashes.length} transactions`)
@@ -276,20 +276,7 @@ export function rebuildReceipts(receipts: readonly unknown[], opts: ReceiptsRebu
     }
     const type = present(r.type) ? numberField(r.type, 'receipt type') : TxType.Legacy
     if (type > 0x7f) throw badResponse(`receipt type ${type} is not a typed-receipt byte`, { field: 'type' })
-    const list = encode([
-      statusOrRoot(r),
-      quantityField(r.cumulativeGasUsed, 'cumulativeGasUsed', 8),
-      fixedField(r.logsBloom, 256, 'receipt logsBloom'),
-      arrayField(r.logs, 'receipt logs').map(log),
-    ])
-    if (type === TxType.Legacy) {
-      items[i] = new Encoded(list)
-    } else {
-      const typed = new Uint8Array(list.length + 1)
-      typed[0] = type
-      typed.set(list, 1)
-      items[i] = typed
-    }
+    items[i] = new Encoded(encode([type, statusOrRoot(r), quantityField(r.cumulativeGasUsed, 'cumulativeGasUsed', 8), arrayField(r.logs, 'receipt logs').map(log)]))
   }
   return encode(items)
 }
