@@ -55,20 +55,42 @@ export interface SegmentResult {
   next?: SegmentAnchor
 }
 
+/** Ancestors an ommer rule can look back to: the ommer depth, the ommer's parent and the block's parent. */
+const WINDOW_SIZE = MAX_OMMER_DEPTH + 2
+
 /** A rolling window of recent headers and their ommer hashes, seeded by the anchor's ancestry. */
 class AncestorWindow implements Ancestry {
   private readonly headers = new Map<string, BlockHeader>()
   private readonly ommers = new Map<string, readonly Bytes[]>()
   private readonly order: string[] = []
+  private readonly base: Ancestry | undefined
 
-  constructor(private readonly base: Ancestry | undefined) {}
+  /**
+   * A window seeded by the previous segment's window copies its entries instead of linking to it:
+   * linked windows would keep every header of the sync alive. Only a window not yet full still
+   * needs what lies behind it.
+   */
+  constructor(base: Ancestry | undefined) {
+    if (!(base instanceof AncestorWindow)) {
+      this.base = base
+      return
+    }
+    for (const key of base.order) {
+      this.headers.set(key, base.headers.get(key)!)
+      const ommers = base.ommers.get(key)
+      if (ommers) this.ommers.set(key, ommers)
+      this.order.push(key)
+    }
+    this.base = this.order.length >= WINDOW_SIZE ? undefined : base.base
+  }
 
   add(header: BlockHeader, ommerHashes: readonly Bytes[] | undefined): void {
     const key = bytesToHex(header.hash)
+    if (this.headers.has(key)) return
     this.headers.set(key, header)
     if (ommerHashes) this.ommers.set(key, ommerHashes)
     this.order.push(key)
-    while (this.order.length > MAX_OMMER_DEPTH + 2) {
+    while (this.order.length > WINDOW_SIZE) {
       const old = this.order.shift() as string
       this.headers.delete(old)
       this.ommers.delete(old)

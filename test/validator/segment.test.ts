@@ -28,6 +28,23 @@ describe('segments of real chains', () => {
     expect(second.failure).toBeUndefined()
   })
 
+  it.each([1, 3])('segments of %i block(s) with ommers validate across their boundaries, and the anchor keeps only recent ancestors', (size) => {
+    const { chain, blocks } = loadGethChain(GETH_OLD_CHAIN)
+    const withOmmers = blocks.filter((b) => b.body.ommerHeadersRaw().length > 0).length
+    expect(withOmmers).toBeGreaterThan(0)
+    let anchor = { header: chain.genesisHeader, totalDifficulty: chain.genesisHeader.difficulty } as Parameters<typeof validateSegment>[2]
+    for (let i = 0; i < blocks.length; i += size) {
+      const result = validateSegment(chain, blocks.slice(i, i + size), anchor)
+      expect(result.failure).toBeUndefined()
+      anchor = result.next
+    }
+    // A sync runs many segments: the ancestry must not keep every header it ever saw.
+    const last = blocks.length - 1
+    expect(anchor?.ancestry?.header(blocks[last - 1].header.hash)?.number).toBe(blocks[last - 1].header.number)
+    expect(anchor?.ancestry?.header(blocks[last - 20].header.hash)).toBeUndefined()
+    expect(anchor?.ancestry?.header(blocks[0].header.hash)).toBeUndefined()
+  })
+
   it('stops at the first invalid block and hands back the last valid one as the anchor', () => {
     const { chain, blocks } = loadGethChain(GETH_CHAIN)
     const segment = blocks.slice(0, 20).map((b) => ({ header: b.header, body: b.body }))
