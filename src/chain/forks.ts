@@ -33,8 +33,10 @@ export const HARDFORKS = [
 
 export type Hardfork = (typeof HARDFORKS)[number]
 
+const FORK_INDEX = new Map<string, number>(HARDFORKS.map((fork, i) => [fork, i]))
+
 export function forkIndex(fork: Hardfork): number {
-  return HARDFORKS.indexOf(fork)
+  return FORK_INDEX.get(fork) ?? -1
 }
 
 /** EIP-4844 / EIP-7691 / EIP-7892 blob parameters in force for a block (counts in blobs). */

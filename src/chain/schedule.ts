@@ -57,6 +57,7 @@ export class ForkSchedule {
   readonly terminalTotalDifficulty: bigint | undefined
   readonly mergeBlock: number | undefined
   private readonly blobSchedule: BlobSchedule
+  private readonly rulesByFork = new Map<Hardfork, ForkRules>()
 
   constructor(private readonly config: ScheduleConfig) {
     this.chainId = config.chainId
@@ -102,10 +103,16 @@ export class ForkSchedule {
 
   rulesAt(number: number, timestamp: number, postMerge?: boolean): ForkRules {
     const fork = this.forkAt(number, timestamp, postMerge)
-    const rules = rulesAt(this.chainId, fork, this.blobParams(fork))
-    if (forkIndex(fork) <= PARIS || this.terminalTotalDifficulty !== undefined) return rules
-    // A never-merging chain past Shanghai: every later fork applies, proof of stake does not.
-    return { ...rules, isActive: (f) => f !== 'paris' && rules.isActive(f) }
+    // Rules depend on the fork alone: one object per fork, not one per header.
+    let cached = this.rulesByFork.get(fork)
+    if (cached === undefined) {
+      const rules = rulesAt(this.chainId, fork, this.blobParams(fork))
+      // A never-merging chain past Shanghai: every later fork applies, proof of stake does not.
+      const neverMerges = forkIndex(fork) > PARIS && this.terminalTotalDifficulty === undefined
+      cached = neverMerges ? { ...rules, isActive: (f) => f !== 'paris' && rules.isActive(f) } : rules
+      this.rulesByFork.set(fork, cached)
+    }
+    return cached
   }
 
   /** Blob parameters of the latest fork at or before `fork` that defines them (from Cancun on). */

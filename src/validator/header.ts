@@ -200,6 +200,9 @@ export const PARENT_CHECKS: Readonly<Record<string, ParentCheck>> = {
   excessBlobGas: checkExcessBlobGas,
 }
 
+const HEADER_CHECK_LIST = Object.values(HEADER_CHECKS)
+const PARENT_CHECK_LIST = Object.values(PARENT_CHECKS)
+
 function collect(into: ValidationError[], result: ValidationError | ValidationError[] | undefined): void {
   if (Array.isArray(result)) into.push(...result)
   else if (result) into.push(result)
@@ -209,10 +212,13 @@ function collect(into: ValidationError[], result: ValidationError | ValidationEr
 export function validateHeader(header: BlockHeader, ctx: HeaderContext): ValidationError[] {
   const rules = headerRules(ctx.chain, header, ctx.parentTotalDifficulty)
   const errors: ValidationError[] = []
-  const input = { header, ctx, rules }
-  for (const check of Object.values(HEADER_CHECKS)) collect(errors, check(input))
   const parent = ctx.parent
-  if (parent) for (const check of Object.values(PARENT_CHECKS)) collect(errors, check({ ...input, parent }))
+  const input = { header, ctx, rules }
+  for (const check of HEADER_CHECK_LIST) collect(errors, check(input))
+  if (parent) {
+    const withParent = { ...input, parent }
+    for (const check of PARENT_CHECK_LIST) collect(errors, check(withParent))
+  }
   // Before the merge the engine owns difficulty and seal; a zero-difficulty header there already
   // failed the merge-transition check, and its PoW difficulty error would only repeat it.
   if (!rules.isActive('paris') && !(header.difficulty === 0n && errors.some((e) => e.code === HEADER_ERRORS.MERGE_TRANSITION))) {
