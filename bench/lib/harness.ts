@@ -2,7 +2,10 @@
  * Runs one client as a child process against replay servers and measures it from the outside:
  * wall time (spawn to exit), the active sync window (the server's first block request to exit, so
  * runtime start-up is not counted against short runs), peak RSS and CPU time (GNU time's wait4
- * figures: every thread and waited-for child of the client), plus what the server served.
+ * figures: every thread and waited-for child of the client), plus what the server served. Peak RSS
+ * counts the pages of a memory-mapped store (LMDB) the client touched, which grow with the store and
+ * which the kernel may drop at will; the peak anonymous RSS (sampled from /proc every 100 ms) is the
+ * client's own memory.
  *
  * The client is any command line; `{rpc}`, `{from}`, `{to}` and other `{name}` placeholders in its
  * arguments are filled in per run. It runs in its own process group so a timeout stops all of it.
@@ -68,6 +71,8 @@ export interface RunResult {
   activeSeconds: number
   blocksPerSec: number
   peakRssMiB: number
+  /** Peak of the client's anonymous memory (heap, buffers), without file-backed pages; NaN without /proc. */
+  peakAnonRssMiB: number
   cpuSeconds: { user: number; system: number; total: number }
   cpuMsPerBlock: number
   /** What the replay server(s) served, and the CPU this (server) process spent meanwhile. */
@@ -113,6 +118,18 @@ function readTimeFile(file: string): { user: number; system: number; maxRssKiB: 
   return Number.isFinite(rss) ? { user, system, maxRssKiB: rss } : undefined
 }
 
+/** Anonymous RSS (KiB) of `pid` and its descendants, from /proc; undefined when it cannot be read. */
+function treeAnonRssKiB(pid: number): number | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    let kib = Number(/RssAnon:\s+(\d+)/.exec(status)?.[1] ?? 0)
+    for (const child of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean)) kib += treeAnonRssKiB(Number(child)) ?? 0
+    return kib
+  } catch {
+    return undefined
+  }
+}
+
 export async function runClient(spec: ClientSpec, target: ReplayTarget, opts: RunOptions): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), 'evm-syncer-bench-run-'))
   const timeFile = join(dir, 'time.txt')
@@ -133,6 +150,11 @@ export async function runClient(spec: ClientSpec, target: ReplayTarget, opts: Ru
     let stderr = ''
     child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()))
     child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-20_000)))
+    let peakAnonKiB = NaN
+    const sampler = setInterval(() => {
+      const kib = child.pid === undefined ? undefined : treeAnonRssKiB(child.pid)
+      if (kib !== undefined) peakAnonKiB = Number.isNaN(peakAnonKiB) ? kib : Math.max(peakAnonKiB, kib)
+    }, 100)
     let timedOut = false
     const timer = setTimeout(() => {
       timedOut = true
@@ -143,6 +165,7 @@ export async function runClient(spec: ClientSpec, target: ReplayTarget, opts: Ru
       child.once('close', (code) => resolve(code))
     })
     const ended = performance.now()
+    clearInterval(sampler)
     const serverCpuUsed = process.cpuUsage(serverCpu)
     clearTimeout(timer)
     const stats = target.served()
@@ -162,6 +185,7 @@ export async function runClient(spec: ClientSpec, target: ReplayTarget, opts: Ru
       activeSeconds: round(activeSeconds),
       blocksPerSec: round(blocks / activeSeconds, 1),
       peakRssMiB: usage ? round(usage.maxRssKiB / 1024, 1) : NaN,
+      peakAnonRssMiB: round(peakAnonKiB / 1024, 1),
       cpuSeconds: { user: usage?.user ?? NaN, system: usage?.system ?? NaN, total: round(cpuTotal) },
       cpuMsPerBlock: round((cpuTotal * 1000) / blocks, 3),
       server: { calls: stats.calls, methods: stats.methods, megabytesOut: round(stats.bytesOut / 1e6, 1), cpuSeconds: round((serverCpuUsed.user + serverCpuUsed.system) / 1e6) },
@@ -216,7 +240,7 @@ export function bestByName(results: readonly RunResult[]): RunResult[] {
 
 /** A fixed-width text table (stderr), one row per result, with ratios to named baselines. */
 export function table(results: readonly RunResult[], baselines: Record<string, RunResult | undefined> = {}): string {
-  const header = ['client', 'blocks', 'blocks/s', 'wall s', 'active s', 'peak RSS MiB', 'CPU s', 'CPU ms/block', ...Object.keys(baselines).map((b) => `x ${b}`)]
+  const header = ['client', 'blocks', 'blocks/s', 'wall s', 'active s', 'peak RSS MiB', 'anon MiB', 'CPU s', 'CPU ms/block', ...Object.keys(baselines).map((b) => `x ${b}`)]
   const rows = results.map((r) => [
     r.name + (r.ok ? '' : ' (FAILED)'),
     String(r.blocks),
@@ -224,6 +248,7 @@ export function table(results: readonly RunResult[], baselines: Record<string, R
     r.wallSeconds.toFixed(2),
     r.activeSeconds.toFixed(2),
     r.peakRssMiB.toFixed(0),
+    Number.isNaN(r.peakAnonRssMiB) ? '-' : r.peakAnonRssMiB.toFixed(0),
     r.cpuSeconds.total.toFixed(2),
     r.cpuMsPerBlock.toFixed(2),
     ...Object.values(baselines).map((b) => (b && r.ok ? (r.blocksPerSec / b.blocksPerSec).toFixed(2) : '-')),
