@@ -1,6 +1,6 @@
 /**
  * The common case of a block batch, as one pure function of the response bytes: every call
- * answered, every block there with its receipts, no uncles. Then tokenizing, matching and the
+ * answered, every block there with its receipts, no uncles (or a batch of header-only answers). Then tokenizing, matching and the
  * whole rebuild need nothing but the bytes, so they can run on a worker thread: the response's
  * buffer is moved to the worker and the rebuilt blocks come back in one moved buffer, leaving the
  * main thread only HTTP. Anything else (an error or a null answer, a block with uncles, a malformed
@@ -22,6 +22,8 @@ export interface BlockBatchRequest {
   numbers: readonly number[]
   withReceipts: boolean
   verifyTxHashes: boolean
+  /** Header-only answers (`eth_getBlockByNumber(n, false)`): only the headers are rebuilt; bodies come out empty. */
+  headersOnly?: boolean
 }
 
 /** A batch rebuilt in full: every block's parts in one buffer (see `blocksFromMarks`). */
@@ -48,9 +50,9 @@ export function rebuildBlockBatch(raw: RawResponse, req: BlockBatchRequest): Reb
       const { tape, result } = block
       if (tape.kinds[result] !== JsonKind.Object || readNumber(tape, tape.get(result, 'number'), 'number') !== req.numbers[i]) return undefined
       const uncles = tape.get(result, 'uncles')
-      if (uncles >= 0 && tape.kinds[uncles] === JsonKind.Array && tape.length(uncles) > 0) return undefined
+      if (!req.headersOnly && uncles >= 0 && tape.kinds[uncles] === JsonKind.Array && tape.length(uncles) > 0) return undefined
       if (receipts && receipts.tape.kinds[receipts.result] !== JsonKind.Array) return undefined
-      const { hash } = batch.add(tape, result, { receipts: receipts?.result, verifyTxHashes: req.verifyTxHashes })
+      const { hash } = req.headersOnly ? batch.addHeader(tape, result) : batch.add(tape, result, { receipts: receipts?.result, verifyTxHashes: req.verifyTxHashes })
       last = { number: req.numbers[i], hash }
     }
     if (last === undefined) return undefined

@@ -244,10 +244,7 @@ export class RpcEndpoint implements SourcePeer {
       }
       // Header-only answers are a few KB: more calls per request, and the requests in flight at once.
       const parts = chunk(numbers, this.batchSize * HEADER_CALLS_PER_CALL)
-      const headers = await this.inParallel(parts, (part) =>
-        this.headersFrom(part.map((num) => ({ method: 'eth_getBlockByNumber', params: [toQuantity(num), false] })), opts, part),
-      )
-      return [...out, ...headers.map((h) => h.header)]
+      return [...out, ...(await this.inParallel(parts, (part) => this.headersByNumber(part, opts)))]
     })
   }
 
@@ -477,8 +474,24 @@ export class RpcEndpoint implements SourcePeer {
   }
 
   /** Headers from eth_getBlockBy{Number,Hash}(x, false) calls: rebuilt, hash-checked, a prefix up to the first missing one. */
-  private async headersFrom(calls: JsonRpcCall[], opts: RequestOptions, numbers?: readonly number[]): Promise<Array<{ header: Bytes; number: number }>> {
-    const outcomes = await this.transport.batchTape(calls, opts)
+  /** Headers of consecutive `numbers`, rebuilt where block batches are (a worker thread) when every answer is there. */
+  private async headersByNumber(numbers: readonly number[], opts: RequestOptions): Promise<Bytes[]> {
+    const calls = numbers.map((num) => ({ method: 'eth_getBlockByNumber', params: [toQuantity(num), false] }))
+    const raw = await this.transport.batchRaw(calls, opts)
+    const rebuilt = await this.rebuilder.rebuild(raw, { numbers, withReceipts: false, verifyTxHashes: false, headersOnly: true })
+    if ('blocks' in rebuilt) {
+      this.noteHead(rebuilt.last)
+      return rebuilt.blocks.map((b) => b.header)
+    }
+    return this.headersOf(outcomesOf(rebuilt.declined), calls, numbers).map((h) => h.header)
+  }
+
+  private async headersFrom(calls: JsonRpcCall[], opts: RequestOptions): Promise<Array<{ header: Bytes; number: number }>> {
+    return this.headersOf(await this.transport.batchTape(calls, opts), calls)
+  }
+
+  /** The answers' headers, hash-checked: a prefix, ending at the first block the endpoint lacks. */
+  private headersOf(outcomes: readonly TapeOutcome[], calls: readonly JsonRpcCall[], numbers?: readonly number[]): Array<{ header: Bytes; number: number }> {
     const out: Array<{ header: Bytes; number: number }> = []
     for (const [i, outcome] of outcomes.entries()) {
       let found: TapeBlock | undefined

@@ -440,6 +440,16 @@ export class BlockBatchWriter {
     }
   }
 
+  /** Rebuilds only the header of block object `block` (an `eth_getBlockByNumber(n, false)` answer); hash-checked. */
+  addHeader(tape: JsonTape, block: number): { hash: Bytes } {
+    const w = this.w
+    const start = w.length
+    writeHeader(w, tape, block)
+    const hash = checkHeaderHashAt(tape, block, w.view(start, w.length))
+    this.marks.push(start, w.length, w.length, -1)
+    return { hash }
+  }
+
   /** Everything added, in one allocation; the writer is free for the next batch. */
   finish(): RawBlock[] {
     const all = this.w.take()

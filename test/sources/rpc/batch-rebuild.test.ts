@@ -49,6 +49,20 @@ describe('rebuildBlockBatch', () => {
     expect(rebuilt.bytes.length).toBe(total)
   })
 
+  it('header-only answers (transaction hashes, uncles listed): the reference headers, empty bodies; a tampered header is declined', async () => {
+    const headerOnly = blocks.map((b) => ({ ...b, transactions: (b.transactions as JsonObject[]).map((t) => t.hash), uncles: ['0x' + '11'.repeat(32)] }))
+    const req = { ...request(numbersOf(blocks)), headersOnly: true }
+    for (const threads of [0, 1]) {
+      const rebuilder = new BlockRebuilder(threads)
+      rebuilders.push(rebuilder)
+      const got = await rebuilder.rebuild(response(headerOnly), req)
+      expect('blocks' in got && got.blocks.map((b) => [bytesToHex(b.header), b.body.length])).toEqual(want.map(([header]) => [header, 0]))
+    }
+    const tampered = structuredClone(headerOnly)
+    tampered[1].gasUsed = '0x1'
+    expect(rebuildBlockBatch(response(tampered), req)).toBeUndefined()
+  })
+
   it('declines what is not the common case, without throwing', () => {
     const numbers = numbersOf(blocks)
     const withNull = response([...blocks.slice(0, 2), null])
