@@ -1,5 +1,6 @@
 /**
- * JSON-RPC over HTTP with Node's built-in fetch (undici: pooled keep-alive connections per origin).
+ * JSON-RPC over HTTP(S) with node:http (one keep-alive agent per endpoint, as many sockets as requests
+ * in flight).
  * One `JsonRpcTransport` per endpoint bounds its in-flight requests, sends batches as JSON arrays,
  * times out every request, honours the caller's AbortSignal, and refuses response bodies over a byte
  * limit while they stream in (before anything is parsed).
@@ -9,6 +10,9 @@
  * want them (small results, error objects).
  */
 import { Buffer } from 'node:buffer'
+import http, { type RequestOptions } from 'node:http'
+import https from 'node:https'
+import { ConfigError } from '../../errors.js'
 import { RpcError, RpcErrorCode, badResponse, classifyHttpStatus, classifyJsonRpcError, type JsonRpcErrorObject } from './errors.js'
 import { JsonKind, JsonSyntaxError, JsonTape } from './json-tape.js'
 
@@ -97,30 +101,6 @@ function abortError(): RpcError {
   return new RpcError(RpcErrorCode.Aborted, 'request aborted')
 }
 
-/** Reads a response body, failing as soon as it grows past `limit` bytes. */
-async function readBodyBounded(res: Response, limit: number): Promise<Buffer> {
-  const declared = Number(res.headers.get('content-length') ?? NaN)
-  if (declared > limit) {
-    await res.body?.cancel().catch(() => undefined)
-    throw tooLarge(limit, declared)
-  }
-  if (!res.body) return Buffer.alloc(0)
-  const chunks: Uint8Array[] = []
-  let size = 0
-  const reader = res.body.getReader()
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.length
-    if (size > limit) {
-      await reader.cancel().catch(() => undefined)
-      throw tooLarge(limit, size)
-    }
-    chunks.push(value)
-  }
-  return Buffer.concat(chunks, size)
-}
-
 function tooLarge(limit: number, seen: number): RpcError {
   return new RpcError(RpcErrorCode.ResponseTooLarge, `response body exceeds ${limit} bytes`, {
     retryable: true,
@@ -136,11 +116,32 @@ export class JsonRpcTransport {
   private nextId = 1
   private readonly slots: Semaphore
 
+  private readonly http: typeof import('node:http') | typeof import('node:https')
+  private readonly target: RequestOptions & { headers: Record<string, string> }
+
   constructor(
     readonly url: string,
     private readonly options: TransportOptions,
   ) {
     this.slots = new Semaphore(options.maxConcurrency)
+    const u = URL.canParse(url) ? new URL(url) : undefined
+    if (u?.protocol !== 'http:' && u?.protocol !== 'https:') throw new ConfigError('RPC_URL_INVALID', `JSON-RPC endpoint must be an http:// or https:// URL (${u ? `got ${u.protocol}` : 'not a URL'})`)
+    this.http = u.protocol === 'https:' ? https : http
+    this.target = {
+      protocol: u.protocol,
+      hostname: u.hostname.replace(/^\[|\]$/g, ''),
+      port: u.port,
+      path: `${u.pathname}${u.search}`,
+      method: 'POST',
+      auth: u.username ? `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}` : undefined,
+      agent: new this.http.Agent({ keepAlive: true, maxSockets: options.maxConcurrency }),
+      headers: { 'content-type': 'application/json', accept: 'application/json', ...options.headers },
+    }
+  }
+
+  /** Closes the kept-alive connections. */
+  close(): void {
+    ;(this.target.agent as http.Agent).destroy()
   }
 
   /** HTTP requests currently in flight. */
@@ -186,17 +187,7 @@ export class JsonRpcTransport {
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout
     const started = performance.now()
     try {
-      const res = await fetch(this.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', ...this.options.headers },
-        body,
-        signal,
-      })
-      if (res.status < 200 || res.status >= 300) {
-        await res.body?.cancel().catch(() => undefined)
-        throw classifyHttpStatus(res.status, res.headers.get('retry-after'))
-      }
-      const bytes = await readBodyBounded(res, this.options.maxResponseBytes)
+      const bytes = await this.request(body, signal)
       this.options.onLatency?.(performance.now() - started)
       return bytes
     } catch (err) {
@@ -205,17 +196,59 @@ export class JsonRpcTransport {
       if (timeout.aborted) {
         throw new RpcError(RpcErrorCode.Timeout, `no complete response within ${timeoutMs} ms`, { retryable: true, fault: 'timeout', details: { timeoutMs } })
       }
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause
-      throw new RpcError(RpcErrorCode.ConnectionFailed, `connection failed: ${cause?.code ?? cause?.message ?? (err as Error).message}`, {
-        retryable: true,
-        fault: 'disconnected',
-        cause: err,
-      })
+      const e = err as { code?: string; message?: string }
+      throw new RpcError(RpcErrorCode.ConnectionFailed, `connection failed: ${e.code ?? e.message}`, { retryable: true, fault: 'disconnected', cause: err })
     } finally {
       this.slots.release()
     }
   }
 
+  /**
+   * One POST on the endpoint's keep-alive agent (node:http: lighter per request than fetch's web
+   * streams); the body is read into one buffer, sized up front when the length is declared, and cut
+   * off past the byte limit.
+   */
+  private request(body: string, signal: AbortSignal): Promise<Buffer> {
+    return new Promise<Buffer>((resolve, reject) => {
+      const payload = Buffer.from(body)
+      const req = this.http.request({ ...this.target, headers: { ...this.target.headers, 'content-length': payload.length }, signal }, (res) => {
+        const status = res.statusCode ?? 0
+        if (status < 200 || status >= 300) {
+          res.resume()
+          return reject(classifyHttpStatus(status, headerValue(res.headers['retry-after'])))
+        }
+        const limit = this.options.maxResponseBytes
+        const declared = Number(res.headers['content-length'] ?? NaN)
+        if (declared > limit) {
+          res.destroy()
+          return reject(tooLarge(limit, declared))
+        }
+        let buf = Buffer.allocUnsafe(Number.isFinite(declared) ? declared : 64 * 1024)
+        let size = 0
+        res.on('data', (chunk: Buffer) => {
+          if (size + chunk.length > limit) {
+            res.destroy()
+            return reject(tooLarge(limit, size + chunk.length))
+          }
+          if (size + chunk.length > buf.length) {
+            const grown = Buffer.allocUnsafe(Math.min(limit, Math.max(2 * buf.length, size + chunk.length)))
+            buf.copy(grown, 0, 0, size)
+            buf = grown
+          }
+          chunk.copy(buf, size)
+          size += chunk.length
+        })
+        res.on('end', () => resolve(buf.subarray(0, size)))
+        res.on('error', reject)
+      })
+      req.on('error', reject)
+      req.end(payload)
+    })
+  }
+}
+
+function headerValue(v: string | string[] | undefined): string | null {
+  return v === undefined ? null : Array.isArray(v) ? v[0] : v
 }
 
 /** The tape of a response body (`reuse`: see JsonTape.parse); a body that is not JSON is a bad response. */

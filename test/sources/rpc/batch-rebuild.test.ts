@@ -59,7 +59,7 @@ describe('rebuildBlockBatch', () => {
       expect('blocks' in got && got.blocks.map((b) => [bytesToHex(b.header), b.body.length])).toEqual(want.map(([header]) => [header, 0]))
     }
     const tampered = structuredClone(headerOnly)
-    tampered[1].gasUsed = '0x1'
+    ;(tampered[1] as JsonObject).gasUsed = '0x1'
     expect(rebuildBlockBatch(response(tampered), req)).toBeUndefined()
   })
 

@@ -205,6 +205,17 @@ const scenarios: Scenario[] = [
     options: { maxResponseBytes: 1 << 20 },
   },
   {
+    name: 'declared body over the byte limit (refused before reading it)',
+    handler: probesOk((_ctx, res: ServerResponse) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(2 << 20) })
+      res.write('[')
+    }),
+    code: RpcErrorCode.ResponseTooLarge,
+    retryable: true,
+    fault: undefined,
+    options: { maxResponseBytes: 1 << 20 },
+  },
+  {
     name: 'connection dropped mid-request',
     handler: probesOk((_ctx, res) => {
       res.socket?.destroy()
@@ -255,6 +266,19 @@ describe('misbehaving endpoints: typed errors, scoring and failover to a good en
       expect(bad.blockCalls()).toBe(before)
     })
   }
+})
+
+describe('endpoint URLs', () => {
+  it.each(['ws://127.0.0.1:8545', 'not a url'])('%s is a configuration error, named before anything is sent', (url) => {
+    let err: unknown
+    try {
+      new RpcEndpoint({ url })
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(ConfigError)
+    expect((err as ConfigError).code).toBe('RPC_URL_INVALID')
+  })
 })
 
 describe('pool behaviour', () => {
