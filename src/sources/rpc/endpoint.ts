@@ -204,6 +204,11 @@ export class RpcEndpoint implements SourcePeer {
     })
   }
 
+  /** Closes the endpoint's idle kept-alive connections. */
+  close(): void {
+    this.transport.close()
+  }
+
   private noteHead(head: HeadInfo): void {
     if (this.latest === undefined || head.number >= this.latest.number) this.latest = head
   }

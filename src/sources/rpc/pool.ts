@@ -104,6 +104,7 @@ export class RpcPool implements SourcePool {
     this.lifetime.abort()
     await this.polling
     await this.rebuilder.close()
+    for (const ep of this.endpoints) ep.close()
   }
 
   peers(): RpcEndpoint[] {
