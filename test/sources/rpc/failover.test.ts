@@ -5,6 +5,7 @@
  */
 import type { ServerResponse } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ConfigError } from '../../../src/errors.js'
 import { BlockBody } from '../../../src/primitives/body.js'
@@ -216,6 +217,38 @@ const scenarios: Scenario[] = [
     options: { maxResponseBytes: 1 << 20 },
   },
   {
+    name: 'gzip body that does not inflate',
+    handler: probesOk((_ctx, res: ServerResponse) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' })
+      res.end(Buffer.from('definitely not gzip'))
+    }),
+    code: RpcErrorCode.BadResponse,
+    retryable: true,
+    fault: 'protocol-violation',
+  },
+  {
+    name: 'unsupported content-encoding',
+    handler: probesOk((_ctx, res: ServerResponse) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'zstd' })
+      res.end('[]')
+    }),
+    code: RpcErrorCode.BadResponse,
+    retryable: true,
+    fault: 'protocol-violation',
+  },
+  {
+    name: 'gzip bomb (small on the wire, over the byte limit inflated)',
+    handler: probesOk((_ctx, res: ServerResponse) => {
+      const bomb = gzipSync(Buffer.alloc(8 << 20, 0x20))
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': String(bomb.length) })
+      res.end(bomb)
+    }),
+    code: RpcErrorCode.ResponseTooLarge,
+    retryable: true,
+    fault: undefined,
+    options: { maxResponseBytes: 1 << 20 },
+  },
+  {
     name: 'connection dropped mid-request',
     handler: probesOk((_ctx, res) => {
       res.socket?.destroy()
@@ -266,6 +299,25 @@ describe('misbehaving endpoints: typed errors, scoring and failover to a good en
       expect(bad.blockCalls()).toBe(before)
     })
   }
+})
+
+describe('compressed answers', () => {
+  it.each([
+    ['gzip', gzipSync],
+    ['deflate', deflateSync],
+    ['br', brotliCompressSync],
+  ] as const)('%s bodies are asked for and inflated: the same blocks', async (encoding, compress) => {
+    const seen: Array<string | undefined> = []
+    const compressing = await server(async (ctx, res) => {
+      seen.push(res.req.headers['accept-encoding'])
+      const body = compress(Buffer.from(JSON.stringify(await ctx.forward())))
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': encoding, 'content-length': String(body.length) })
+      res.end(body)
+    })
+    sameAsReference(await new RpcEndpoint({ url: compressing.url, ...FAST }).getBlocks(FROM, COUNT, true))
+    expect(seen.length).toBeGreaterThan(0)
+    expect(seen.every((h) => h?.includes(encoding))).toBe(true)
+  })
 })
 
 describe('endpoint URLs', () => {
