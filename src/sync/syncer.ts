@@ -24,7 +24,7 @@ import { BlockWriter, type BatchEvent, type ReorgEvent } from '../writer/writer.
 import { type SyncConfig, validateSyncConfig } from './config.js'
 import { ProgressTracker, type ProgressSnapshot } from './progress.js'
 import { type CommonAncestor, DeepReorgError, findCommonAncestor } from './reorg.js'
-import { type BodyChecks, ValidateStage, type StageResult } from './validate-stage.js'
+import { type BodyChecks, ValidateStage, type StageResult, type VerifiedParts } from './validate-stage.js'
 import { detectConflict } from '../validator/segment.js'
 
 /** Blocks per validation task: large enough to amortise the thread hop, small enough to keep all workers busy. */
@@ -416,7 +416,7 @@ export class Syncer {
         const b = r.verified.block
         this.opts.metrics?.validatedBlocks.inc()
         this.uncommittedTimes.set(b.number, b.header.timestamp)
-        await this.writer!.write(toVerifiedBlock(b))
+        await this.writer!.write(toVerifiedBlock(r.verified))
         downloader.accept(b.number)
         continue
       }
@@ -528,8 +528,8 @@ export class Syncer {
   }
 }
 
-function toVerifiedBlock(b: DownloadedBlock): VerifiedBlock {
-  return { number: b.number, hash: b.header.hash, parentHash: b.header.parentHash, header: b.header.raw, body: b.body, receipts: b.receipts }
+function toVerifiedBlock({ block: b, storedReceipts }: VerifiedParts): VerifiedBlock {
+  return { number: b.number, hash: b.header.hash, parentHash: b.header.parentHash, header: b.header.raw, body: b.body, receipts: storedReceipts ?? b.receipts }
 }
 
 /** Waits `ms`, or less when `signal` aborts (never rejects; the listener is removed either way). */

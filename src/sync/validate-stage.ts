@@ -25,6 +25,8 @@ export interface VerifiedParts {
   block: DownloadedBlock
   /** Senders, when recovered. */
   senders?: Bytes[]
+  /** The receipts in the store's eth/69 form, when they came in another form (converted by the validator). */
+  storedReceipts?: Bytes
 }
 
 /** Per block: its body/receipt findings, or undefined when it has no body (headers-only). */
@@ -89,7 +91,10 @@ export class ValidateStage {
         return out
       }
       this.anchor = next
-      out.push({ ok: true, verified: check?.senders ? { block, senders: check.senders } : { block } })
+      const verified: VerifiedParts = { block }
+      if (check?.senders) verified.senders = check.senders
+      if (check?.storedReceipts) verified.storedReceipts = check.storedReceipts
+      out.push({ ok: true, verified })
     }
     return out
   }

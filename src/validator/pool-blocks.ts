@@ -12,9 +12,10 @@ import { DecodeError, ValidationError } from '../errors.js'
 import { BlockBody } from '../primitives/body.js'
 import type { Bytes } from '../primitives/bytes.js'
 import { BlockHeader } from '../primitives/header.js'
+import { encodeReceiptsEth69, type Receipt } from '../primitives/receipt.js'
 import { BodyErrorCode, validateBody } from './body.js'
 import { type TaskRef, type WithTransfer, WorkerPool, type WorkerPoolOptions, importFunction, taskRef, withTransfer } from './pool.js'
-import { validateRawReceipts } from './receipts.js'
+import { decodeAndValidateReceipts } from './receipts.js'
 import { recoverSenders } from './senders.js'
 
 /** One block as received, with what its validator needs to know about the chain. */
@@ -37,6 +38,11 @@ export interface BlockCheck {
   errors: ValidationError[]
   /** Present when senders were recovered and every transaction had one. */
   senders?: Bytes[]
+  /**
+   * The receipts re-encoded in the store's compact eth/69 form, when they validated and came in the
+   * eth/68 form (the conversion runs here, on the validation thread, not on the writer's).
+   */
+  storedReceipts?: Bytes
 }
 
 /** What a per-block validator run by the pool must look like. */
@@ -68,13 +74,24 @@ export function validateBodyAndReceipts(block: RawBlock<ForkContext>, opts: Bloc
     return { errors: [new ValidationError(BLOCK_MALFORMED, `malformed block: ${err.message}`, { details: { decodeCode: err.code }, cause: err })] }
   }
   const errors = validateBody(header, body, rules, opts)
+  let receipts: Receipt[] | undefined
   if (block.receipts !== undefined) {
     // validateBody reported an undecodable transaction list; without it receipts cannot be matched.
     const txs = errors.some((e) => e.code === BodyErrorCode.Malformed) ? undefined : body.transactions()
-    if (txs) errors.push(...validateRawReceipts(header, block.receipts, txs.length, { rules, txTypes: txs.map((t) => t.type) }))
+    if (txs) {
+      const checked = decodeAndValidateReceipts(header, block.receipts, txs.length, { rules, txTypes: txs.map((t) => t.type) })
+      errors.push(...checked.errors)
+      receipts = checked.receipts
+    }
   }
-  const senders = opts.recoverSenders && errors.length === 0 ? recoverSenders(body) : undefined
-  return senders ? { errors, senders } : { errors }
+  if (errors.length > 0) return { errors }
+  const check: BlockCheck = { errors }
+  if (opts.recoverSenders) {
+    const senders = recoverSenders(body)
+    if (senders) check.senders = senders
+  }
+  if (receipts?.some((r) => r.encoding !== 'eth69')) check.storedReceipts = encodeReceiptsEth69(receipts)
+  return check
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -102,6 +119,9 @@ export interface PackedResults {
   senderCounts: Int32Array
   /** 20 bytes per sender, all blocks in order. */
   senders: ArrayBuffer
+  /** Per block: length of its re-encoded receipts in `storedReceipts` (-1 = none). */
+  storedReceiptLengths: Int32Array
+  storedReceipts: ArrayBuffer
 }
 
 const FIELDS = 4
@@ -182,7 +202,16 @@ function packResults(checks: readonly BlockCheck[]): WithTransfer<PackedResults>
       pos += 20
     }
   }
-  return withTransfer({ errors: checks.map((c) => c.errors.map(serializeError)), senderCounts, senders: senders.buffer }, [senders.buffer])
+  const storedReceiptLengths = Int32Array.from(checks, (c) => c.storedReceipts?.length ?? -1)
+  const stored = new Uint8Array(checks.reduce((n, c) => n + (c.storedReceipts?.length ?? 0), 0))
+  pos = 0
+  for (const c of checks) {
+    if (!c.storedReceipts) continue
+    stored.set(c.storedReceipts, pos)
+    pos += c.storedReceipts.length
+  }
+  const errors = checks.map((c) => c.errors.map(serializeError))
+  return withTransfer({ errors, senderCounts, senders: senders.buffer, storedReceiptLengths, storedReceipts: stored.buffer }, [senders.buffer, stored.buffer])
 }
 
 /** Worker task: validates every block of a packed batch with the batch's validator. */
@@ -196,14 +225,23 @@ export async function validatePackedBlocks(packed: PackedBlocks<unknown>): Promi
 
 export function unpackResults(results: PackedResults): BlockCheck[] {
   const senders = new Uint8Array(results.senders)
+  const stored = new Uint8Array(results.storedReceipts)
   let pos = 0
+  let storedPos = 0
   return results.errors.map((errs, i) => {
-    const errors = errs.map((e) => new ValidationError(e.code, e.message, e.details === undefined ? {} : { details: e.details }))
+    const check: BlockCheck = { errors: errs.map((e) => new ValidationError(e.code, e.message, e.details === undefined ? {} : { details: e.details })) }
     const count = results.senderCounts[i]
-    if (count < 0) return { errors }
-    const list: Bytes[] = []
-    for (let k = 0; k < count; k++, pos += 20) list.push(senders.subarray(pos, pos + 20))
-    return { errors, senders: list }
+    if (count >= 0) {
+      const list: Bytes[] = []
+      for (let k = 0; k < count; k++, pos += 20) list.push(senders.subarray(pos, pos + 20))
+      check.senders = list
+    }
+    const length = results.storedReceiptLengths[i]
+    if (length >= 0) {
+      check.storedReceipts = stored.subarray(storedPos, storedPos + length)
+      storedPos += length
+    }
+    return check
   })
 }
 

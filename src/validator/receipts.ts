@@ -117,13 +117,23 @@ export function validateReceipts(header: BlockHeader, receipts: readonly Receipt
  * Malformed bytes become a RECEIPTS_MALFORMED error instead of a throw.
  */
 export function validateRawReceipts(header: BlockHeader, raw: Bytes, txCount: number, opts: ReceiptValidationOptions = {}): ValidationError[] {
+  return decodeAndValidateReceipts(header, raw, txCount, opts).errors
+}
+
+/** `validateRawReceipts`, also handing out the decoded receipts (when they decode). */
+export function decodeAndValidateReceipts(
+  header: BlockHeader,
+  raw: Bytes,
+  txCount: number,
+  opts: ReceiptValidationOptions = {},
+): { errors: ValidationError[]; receipts?: Receipt[] } {
   let receipts: Receipt[]
   try {
     // Loose enough to still report a count mismatch, tight enough to bound allocation.
     receipts = decodeBlockReceipts(raw, txCount * 2 + 1)
   } catch (err) {
     if (!(err instanceof DecodeError)) throw err
-    return [new ValidationError(ReceiptErrorCode.Malformed, `malformed receipts: ${err.message}`, { details: { decodeCode: err.code }, cause: err })]
+    return { errors: [new ValidationError(ReceiptErrorCode.Malformed, `malformed receipts: ${err.message}`, { details: { decodeCode: err.code }, cause: err })] }
   }
-  return validateReceipts(header, receipts, txCount, opts)
+  return { errors: validateReceipts(header, receipts, txCount, opts), receipts }
 }

@@ -109,14 +109,15 @@ describe('sync over devp2p from two EthereumJS peers', () => {
       if (committed !== undefined) {
         const line = await cli.waitForLine(/resuming from the saved checkpoint/)
         // The sync continues exactly where the last commit left it: nothing below it is fetched again.
-        expect(JSON.parse(line).block).toBe(committed)
+        expect(JSON.parse(line).block, `run ${kill}: ${cli.lines.slice(-5).join('\n')}`).toBe(committed)
         resumedAt.push(committed)
       }
       passPoint = Math.min(passPoint + 25 + rand(30), 560)
       await waitForCommitted(url, passPoint)
       await new Promise((r) => setTimeout(r, rand(150)))
       cli.kill('SIGKILL')
-      expect((await cli.exited).signal).toBe('SIGKILL')
+      // A run that ended by itself (an error) would show here, with its last words.
+      expect((await cli.exited).signal, `run ${kill}: ${cli.lines.slice(-5).join('\n')}`).toBe('SIGKILL')
     }
     expect(new Set(resumedAt).size, String(resumedAt)).toBeGreaterThan(3)
     const last = startCli(syncArgs(url))

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bytesToHex, hexToBytes } from '../../src/primitives/bytes.js'
 import { BlockHeader } from '../../src/primitives/header.js'
+import { decodeBlockReceipts, encodeReceiptsEth68, encodeReceiptsEth69 } from '../../src/primitives/receipt.js'
 import { readItem, rawOf, listItems, decodeItem, encodeListOfEncoded } from '../../src/primitives/rlp.js'
 import {
   BlockValidationPool,
@@ -58,7 +59,7 @@ function taskStarted(state: Int32Array): Promise<unknown> {
 }
 
 function comparable(checks: BlockCheck[]) {
-  return checks.map((c) => ({ errors: c.errors.map((e) => [e.code, e.message, e.details]), senders: c.senders?.map(bytesToHex) }))
+  return checks.map((c) => ({ errors: c.errors.map((e) => [e.code, e.message, e.details]), senders: c.senders?.map(bytesToHex), stored: c.storedReceipts && bytesToHex(c.storedReceipts) }))
 }
 
 describe('BlockValidationPool', () => {
@@ -91,6 +92,19 @@ describe('BlockValidationPool', () => {
     const inThread = swapped.map((blk) => validateBodyAndReceipts(blk, { recoverSenders: false }))
     expect(inThread.every((c) => c.errors.length > 0)).toBe(true)
     expect(comparable(await pool.validate(swapped, { recoverSenders: false }))).toEqual(comparable(inThread))
+  })
+
+  it('hands back eth/68 receipts re-encoded in the stored eth/69 form; eth/69 ones and invalid blocks get none', async () => {
+    const withReceipts = realBlocks().filter((b) => b.receipts !== undefined)
+    expect(withReceipts.length).toBeGreaterThan(1)
+    const eth68 = withReceipts.map((b) => ({ ...b, receipts: encodeReceiptsEth68(decodeBlockReceipts(b.receipts!)) }))
+    const eth69 = withReceipts.map((b) => ({ ...b, receipts: encodeReceiptsEth69(decodeBlockReceipts(b.receipts!)) }))
+    const invalid = { ...eth68[0], receipts: eth68[1].receipts }
+    const results = await pool.validate([...eth68, ...eth69, invalid], { recoverSenders: false })
+    const want = eth69.map((b) => bytesToHex(b.receipts))
+    expect(results.slice(0, eth68.length).map((r) => r.storedReceipts && bytesToHex(r.storedReceipts))).toEqual(want)
+    expect(results.slice(eth68.length).map((r) => r.storedReceipts)).toEqual([...eth69.map(() => undefined), undefined])
+    expect(results.at(-1)!.errors.length).toBeGreaterThan(0)
   })
 
   it('moves the batch to the worker in one buffer', async () => {
