@@ -384,9 +384,13 @@ export class Downloader {
 
   /** How far ahead of the consumer headers may be fetched, by blocks and by bytes. */
   private frontier(): number {
+    return Math.min(this.opts.target(), this.acceptedThrough + this.windowBlocks())
+  }
+
+  /** How many blocks past the last accepted one the window holds (by count and by bytes). */
+  private windowBlocks(): number {
     const byBytes = Math.floor(this.config.windowBytes / Math.max(this.avgBlockBytes, 1))
-    const ahead = Math.max(1, Math.min(this.config.maxWindowBlocks, byBytes))
-    return Math.min(this.opts.target(), this.acceptedThrough + ahead)
+    return Math.max(1, Math.min(this.config.maxWindowBlocks, byBytes))
   }
 
   private canAsk(slot: Slot, part: BlockPart, peerId: string, now: number): boolean {
@@ -443,7 +447,9 @@ export class Downloader {
 
   /** Lowest run of numbers above the tip without a header, that `state` may be asked for. */
   private headerRun(state: SourceState, kind: ItemKind, max: number, now: number, allPartsMissing: boolean): [number, number] | undefined {
-    const last = Math.min(this.frontier(), this.peerHead(state))
+    const frontier = this.frontier()
+    const peerHead = this.peerHead(state)
+    const last = Math.min(frontier, peerHead)
     let start = -1
     let count = 0
     for (let n = this.tip.number + 1; n <= last && count < max; n++) {
@@ -460,7 +466,13 @@ export class Downloader {
         break
       }
     }
-    return start < 0 ? undefined : [start, count]
+    if (start < 0) return undefined
+    // A full window opens a block at a time as blocks are accepted: asking for each opening at once
+    // would cut the stream into one-block requests (a round trip and a frame each). Wait until half
+    // a request fits, unless the run ends at the target or the source's head.
+    const windowLimited = start + count - 1 === frontier && frontier < Math.min(this.opts.target(), peerHead)
+    if (windowLimited && count < Math.min(max, this.windowBlocks()) / 2) return undefined
+    return [start, count]
   }
 
   private requestHeaders(state: SourceState, now: number): boolean {

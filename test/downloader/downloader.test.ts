@@ -13,6 +13,8 @@ type Behaviour = 'good' | 'garbage-headers' | 'wrong-bodies' | 'silent' | 'short
 class FakePeer implements SourcePeer {
   readonly kind = 'devp2p' as const
   requests = 0
+  /** Sizes of the header requests, in order. */
+  readonly headerAsks: number[] = []
   constructor(
     readonly id: string,
     private readonly chain: SyntheticBlock[],
@@ -35,6 +37,7 @@ class FakePeer implements SourcePeer {
   }
   async getHeaders(req: HeadersRequest, opts?: { signal?: AbortSignal }) {
     const start = req.start as number
+    this.headerAsks.push(req.count)
     if (this.behaviour === 'garbage-headers') return this.answer([Uint8Array.of(0xc1, 0xff)], opts?.signal)
     return this.answer(this.chain.slice(start, start + req.count).map((b) => b.header.raw), opts?.signal)
   }
@@ -164,6 +167,23 @@ describe('Downloader', () => {
     const err = await drain(d).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(DivergenceError)
     expect((err as DivergenceError).number).toBe(1)
+  })
+
+  it('does not cut the stream into one-block requests when a full window opens block by block', async () => {
+    const chain = syntheticChain(120)
+    const peer = new FakePeer('a', chain)
+    const d = downloader(new FakePool([peer]), chain, 119, { fetchBodies: false, fetchReceipts: false, maxWindowBlocks: 20, headersPerRequest: 8 })
+    // A slow consumer: the window is full whenever a block is accepted.
+    const blocks: DownloadedBlock[] = []
+    for (let b = await d.next(); b; b = await d.next()) {
+      await new Promise((r) => setTimeout(r, 2))
+      blocks.push(b)
+      d.accept(b.number)
+    }
+    expect(blocks.map((b) => b.number)).toEqual(chain.slice(1).map((b) => b.header.number))
+    // Each accepted block opens the window by one: requests wait until half of one (4) fits; only
+    // the run that ends at the target may be shorter.
+    expect(peer.headerAsks.slice(0, -1).every((n) => n >= 4), String(peer.headerAsks)).toBe(true)
   })
 
   it('rejects headers that do not link to each other', async () => {
