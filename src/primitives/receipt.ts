@@ -207,7 +207,7 @@ export class Receipt {
     }
     const f = listItems(buf, item, 4)
     if (f.length !== 4) throw new DecodeError('RECEIPT_WRONG_FIELD_COUNT', `receipt has ${f.length} fields, expected 4`)
-    if (!f[2].list && f[2].end - f[2].start === BLOOM_BYTES) {
+    if (hasBloomField(f)) {
       // eth/68 legacy receipt: [statusOrRoot, cumGas, bloom, logs]
       return Receipt.fromConsensus(0, rawOf(buf, item), rawOf(buf, item))
     }
@@ -271,6 +271,11 @@ export class Receipt {
   }
 }
 
+/** A 4-field receipt list whose third field is a 256-byte string: eth/68 legacy [status, gas, bloom, logs], not eth/69. */
+function hasBloomField(fields: readonly RlpItem[]): boolean {
+  return !fields[2].list && fields[2].end - fields[2].start === BLOOM_BYTES
+}
+
 function statusOf(buf: Bytes, item: RlpItem): Bytes {
   const s = stringOf(buf, item)
   if (s.length === 32) return s
@@ -298,7 +303,7 @@ export function isEth69ReceiptList(buf: Bytes): boolean {
   for (const item of listItems(buf, decodeItem(buf))) {
     if (!item.list) return false
     const f = listItems(buf, item, 4)
-    if (f.length === 4 && !f[2].list && f[2].end - f[2].start === BLOOM_BYTES) return false
+    if (f.length === 4 && hasBloomField(f)) return false
   }
   return true
 }

@@ -10,7 +10,7 @@ import type { BlobParams, Hardfork } from '../chain/forks.js'
 import { rulesAt } from '../chain/forks.js'
 import { DecodeError, ValidationError } from '../errors.js'
 import { BlockBody } from '../primitives/body.js'
-import type { Bytes } from '../primitives/bytes.js'
+import { type Bytes, concatBytes } from '../primitives/bytes.js'
 import { BlockHeader } from '../primitives/header.js'
 import { encodeReceiptsEth69, type Receipt } from '../primitives/receipt.js'
 import { BodyErrorCode, validateBody } from './body.js'
@@ -203,15 +203,10 @@ function packResults(checks: readonly BlockCheck[]): WithTransfer<PackedResults>
     }
   }
   const storedReceiptLengths = Int32Array.from(checks, (c) => c.storedReceipts?.length ?? -1)
-  const stored = new Uint8Array(checks.reduce((n, c) => n + (c.storedReceipts?.length ?? 0), 0))
-  pos = 0
-  for (const c of checks) {
-    if (!c.storedReceipts) continue
-    stored.set(c.storedReceipts, pos)
-    pos += c.storedReceipts.length
-  }
+  // A fresh allocation of its own: its buffer can be moved whole.
+  const stored = concatBytes(...checks.flatMap((c) => (c.storedReceipts ? [c.storedReceipts] : []))).buffer as ArrayBuffer
   const errors = checks.map((c) => c.errors.map(serializeError))
-  return withTransfer({ errors, senderCounts, senders: senders.buffer, storedReceiptLengths, storedReceipts: stored.buffer }, [senders.buffer, stored.buffer])
+  return withTransfer({ errors, senderCounts, senders: senders.buffer, storedReceiptLengths, storedReceipts: stored }, [senders.buffer, stored])
 }
 
 /** Worker task: validates every block of a packed batch with the batch's validator. */
