@@ -34,15 +34,14 @@ const SCAN_CHUNK = 256
 /** A reader re-reads when a reorg lands between its reads; this many times before giving up. */
 const READ_ATTEMPTS = 3
 
-/** Receipt lists already known to be in the stored form (the writer converts ahead of writeBatch). */
-const compactReceipts = new WeakSet<Bytes>()
-
 /** The compact eth/69 form the store keeps; eth/69 input is stored as received. */
 export function storedReceipts(raw: Bytes): Bytes {
-  if (compactReceipts.has(raw)) return raw
-  const compact = isEth69ReceiptList(raw) ? raw : encodeReceiptsEth69(decodeBlockReceipts(raw))
-  compactReceipts.add(compact)
-  return compact
+  return isEth69ReceiptList(raw) ? raw : encodeReceiptsEth69(decodeBlockReceipts(raw))
+}
+
+/** `b` with its receipts in the stored form, marked as such. */
+export function withStoredReceipts<B extends VerifiedBlock>(b: B): B {
+  return b.receipts && !b.receiptsEth69 ? { ...b, receipts: storedReceipts(b.receipts), receiptsEth69: true } : b
 }
 
 function notLinked(message: string, details: Record<string, unknown>): StoreError {
@@ -208,7 +207,7 @@ export class BlockStore implements Store {
     for (const b of blocks) {
       ops.push({ kind: 'put', key: this.keys.header(b.hash), value: b.header })
       if (b.body) ops.push({ kind: 'put', key: this.keys.body(b.hash), value: b.body })
-      if (b.receipts) ops.push({ kind: 'put', key: this.keys.receipts(b.hash), value: storedReceipts(b.receipts) })
+      if (b.receipts) ops.push({ kind: 'put', key: this.keys.receipts(b.hash), value: b.receiptsEth69 ? b.receipts : storedReceipts(b.receipts) })
       ops.push({ kind: 'put', key: this.keys.number(b.hash), value: textValue(String(b.number)) })
     }
     for (const b of blocks) ops.push({ kind: 'put', key: this.keys.canonical(b.number), value: encodeHashValue(b.hash) })

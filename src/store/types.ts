@@ -17,6 +17,8 @@ export interface VerifiedBlock {
   body?: Bytes
   /** The block's receipt list, eth/68 (with blooms) or eth/69 (without); stored as eth/69. Absent only in a headers-only store. */
   receipts?: Bytes
+  /** `receipts` is known to be in the stored eth/69 form already (e.g. its validator decoded it): the store skips its shape test. */
+  receiptsEth69?: boolean
 }
 
 /** A verified block with every part (what a full sync writes). */

@@ -529,7 +529,9 @@ export class Syncer {
 }
 
 function toVerifiedBlock({ block: b, storedReceipts }: VerifiedParts): VerifiedBlock {
-  return { number: b.number, hash: b.header.hash, parentHash: b.header.parentHash, header: b.header.raw, body: b.body, receipts: storedReceipts ?? b.receipts }
+  const block: VerifiedBlock = { number: b.number, hash: b.header.hash, parentHash: b.header.parentHash, header: b.header.raw, body: b.body, receipts: storedReceipts ?? b.receipts }
+  if (storedReceipts) block.receiptsEth69 = true
+  return block
 }
 
 /** Waits `ms`, or less when `signal` aborts (never rejects; the listener is removed either way). */

@@ -25,7 +25,7 @@ export interface VerifiedParts {
   block: DownloadedBlock
   /** Senders, when recovered. */
   senders?: Bytes[]
-  /** The receipts in the store's eth/69 form, when they came in another form (converted by the validator). */
+  /** The receipts in the store's eth/69 form (as received, or converted by the validator); absent when not validated. */
   storedReceipts?: Bytes
 }
 
@@ -93,7 +93,8 @@ export class ValidateStage {
       this.anchor = next
       const verified: VerifiedParts = { block }
       if (check?.senders) verified.senders = check.senders
-      if (check?.storedReceipts) verified.storedReceipts = check.storedReceipts
+      const stored = check?.storedReceipts ?? (check?.receiptsEth69 ? block.receipts : undefined)
+      if (stored) verified.storedReceipts = stored
       out.push({ ok: true, verified })
     }
     return out

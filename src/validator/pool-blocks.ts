@@ -43,6 +43,8 @@ export interface BlockCheck {
    * eth/68 form (the conversion runs here, on the validation thread, not on the writer's).
    */
   storedReceipts?: Bytes
+  /** The receipts validated and came in the store's eth/69 form already (nothing to convert). */
+  receiptsEth69?: true
 }
 
 /** What a per-block validator run by the pool must look like. */
@@ -91,6 +93,7 @@ export function validateBodyAndReceipts(block: RawBlock<ForkContext>, opts: Bloc
     if (senders) check.senders = senders
   }
   if (receipts?.some((r) => r.encoding !== 'eth69')) check.storedReceipts = encodeReceiptsEth69(receipts)
+  else if (receipts) check.receiptsEth69 = true
   return check
 }
 
@@ -119,12 +122,15 @@ export interface PackedResults {
   senderCounts: Int32Array
   /** 20 bytes per sender, all blocks in order. */
   senders: ArrayBuffer
-  /** Per block: length of its re-encoded receipts in `storedReceipts` (-1 = none). */
+  /** Per block: length of its re-encoded receipts in `storedReceipts` (NO_RECEIPTS, RECEIPTS_ETH69: none). */
   storedReceiptLengths: Int32Array
   storedReceipts: ArrayBuffer
 }
 
 const FIELDS = 4
+/** `storedReceiptLengths` entries that carry no bytes: no receipts checked, or already in eth/69 form. */
+const NO_RECEIPTS = -1
+const RECEIPTS_ETH69 = -2
 
 export function packBlocks<Context>(
   blocks: readonly RawBlock<Context>[],
@@ -202,7 +208,7 @@ function packResults(checks: readonly BlockCheck[]): WithTransfer<PackedResults>
       pos += 20
     }
   }
-  const storedReceiptLengths = Int32Array.from(checks, (c) => c.storedReceipts?.length ?? -1)
+  const storedReceiptLengths = Int32Array.from(checks, (c) => c.storedReceipts?.length ?? (c.receiptsEth69 ? RECEIPTS_ETH69 : NO_RECEIPTS))
   // A fresh allocation of its own: its buffer can be moved whole.
   const stored = concatBytes(...checks.flatMap((c) => (c.storedReceipts ? [c.storedReceipts] : []))).buffer as ArrayBuffer
   const errors = checks.map((c) => c.errors.map(serializeError))
@@ -235,7 +241,7 @@ export function unpackResults(results: PackedResults): BlockCheck[] {
     if (length >= 0) {
       check.storedReceipts = stored.subarray(storedPos, storedPos + length)
       storedPos += length
-    }
+    } else if (length === RECEIPTS_ETH69) check.receiptsEth69 = true
     return check
   })
 }

@@ -19,7 +19,7 @@
 import { StoreError, SyncerError, errorMessage } from '../errors.js'
 import { type Logger, silentLogger } from '../logger.js'
 import { type Bytes, bytesToHex, equalBytes } from '../primitives/bytes.js'
-import { storedReceipts } from '../store/block-store.js'
+import { withStoredReceipts } from '../store/block-store.js'
 import type { Head, ProgressFields, Store, SyncProgress, VerifiedBlock } from '../store/types.js'
 
 export interface WriterOptions {
@@ -397,7 +397,7 @@ export class BlockWriter {
   private async dispatch(): Promise<void> {
     if (this.batch.length === 0) return
     // Prepare while the previous batch is still being written.
-    const blocks = this.batch.map((b) => (b.receipts ? { ...b, receipts: storedReceipts(b.receipts) } : b))
+    const blocks = this.batch.map(withStoredReceipts)
     const bytes = this.batchBytes
     this.batch = []
     this.batchBytes = 0

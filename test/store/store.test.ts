@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { StoreError } from '../../src/errors.js'
 import { bytesToHex, equalBytes } from '../../src/primitives/bytes.js'
 import { decodeBlockReceipts, encodeReceiptsEth68 } from '../../src/primitives/receipt.js'
-import { BlockStore, storedReceipts } from '../../src/store/block-store.js'
+import { BlockStore, storedReceipts, withStoredReceipts } from '../../src/store/block-store.js'
 import { type KvBackend, type KvOp, opBytes } from '../../src/store/kv.js'
 import { StoreKeys } from '../../src/store/keys.js'
 import { openBackend, openStore, parseStoreUrl } from '../../src/store/open.js'
@@ -130,6 +130,18 @@ describe.each(BACKENDS)('store on $name', (backend) => {
       expect((await store.head())?.number).toBe(second)
       await store.close()
     }
+  })
+
+  it('converts receipts to the stored form once: a block marked eth/69 is passed through untouched', () => {
+    const b = portalBlock(17034870)
+    const eth68 = { ...b, receipts: encodeReceiptsEth68(decodeBlockReceipts(b.receipts)) }
+    const converted = withStoredReceipts(eth68)
+    expect(hex(converted.receipts)).toBe(hex(b.receipts))
+    expect(converted.receiptsEth69).toBe(true)
+    expect(withStoredReceipts(converted)).toBe(converted)
+    const asReceived = withStoredReceipts(b)
+    expect(asReceived.receipts).toBe(b.receipts) // eth/69 in: the same bytes, no copy
+    expect(asReceived.receiptsEth69).toBe(true)
   })
 
   it('records its chain and refuses another one', async () => {

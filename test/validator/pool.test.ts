@@ -94,7 +94,7 @@ describe('BlockValidationPool', () => {
     expect(comparable(await pool.validate(swapped, { recoverSenders: false }))).toEqual(comparable(inThread))
   })
 
-  it('hands back eth/68 receipts re-encoded in the stored eth/69 form; eth/69 ones and invalid blocks get none', async () => {
+  it('hands back eth/68 receipts re-encoded in the stored eth/69 form; eth/69 ones are marked as such; invalid blocks get neither', async () => {
     const withReceipts = realBlocks().filter((b) => b.receipts !== undefined)
     expect(withReceipts.length).toBeGreaterThan(1)
     const eth68 = withReceipts.map((b) => ({ ...b, receipts: encodeReceiptsEth68(decodeBlockReceipts(b.receipts!)) }))
@@ -104,6 +104,7 @@ describe('BlockValidationPool', () => {
     const want = eth69.map((b) => bytesToHex(b.receipts))
     expect(results.slice(0, eth68.length).map((r) => r.storedReceipts && bytesToHex(r.storedReceipts))).toEqual(want)
     expect(results.slice(eth68.length).map((r) => r.storedReceipts)).toEqual([...eth69.map(() => undefined), undefined])
+    expect(results.map((r) => r.receiptsEth69 ?? false)).toEqual([...eth68.map(() => false), ...eth69.map(() => true), false])
     expect(results.at(-1)!.errors.length).toBeGreaterThan(0)
   })
 
