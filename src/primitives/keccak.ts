@@ -1,27 +1,62 @@
 /**
- * keccak-256 on the hot path: hash-wasm's WebAssembly build (~1.3M small hashes/s per core). One
- * hasher instance per thread is created at module load (top-level await) and reused synchronously.
+ * keccak-256 on the hot path: the generated WebAssembly module of keccak-wasm.ts, one instance per
+ * thread (created at module load), called synchronously. Inputs are copied into the instance's
+ * memory, which grows to the largest input seen.
  */
-import { createKeccak } from 'hash-wasm'
 import type { Bytes } from './bytes.js'
+import { DATA_OFFSET, keccakModuleBytes } from './keccak-wasm.js'
 
-const hasher = await createKeccak(256)
+interface KeccakExports {
+  memory: { readonly buffer: ArrayBuffer; grow(pages: number): number }
+  hash(inPtr: number, len: number, outPtr: number): void
+}
+
+/** The part of the WebAssembly global used here (the project's TypeScript libs do not declare it). */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object
+  Instance: new (module: object) => { readonly exports: unknown }
+}
+const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly
+
+const PAGE = 65536
+const { memory, hash } = new wasm.Instance(new wasm.Module(keccakModuleBytes())).exports as KeccakExports
+let heap = new Uint8Array(memory.buffer)
+
+/** Makes room for `bytes` of input plus the digest after DATA_OFFSET. */
+function reserve(bytes: number): void {
+  const needed = DATA_OFFSET + bytes + 32
+  if (needed <= heap.length) return
+  memory.grow(Math.ceil((needed - heap.length) / PAGE))
+  heap = new Uint8Array(memory.buffer)
+}
+
+function digestOf(length: number): Bytes {
+  const out = DATA_OFFSET + length
+  hash(DATA_OFFSET, length, out)
+  return heap.slice(out, out + 32)
+}
 
 export function keccak256(data: Bytes): Bytes {
-  hasher.init()
-  hasher.update(data)
-  return hasher.digest('binary')
+  reserve(data.length)
+  heap.set(data, DATA_OFFSET)
+  return digestOf(data.length)
 }
 
 /** keccak-256 over several parts without concatenating them first. */
 export function keccak256Parts(parts: readonly Bytes[]): Bytes {
-  hasher.init()
-  for (const p of parts) hasher.update(p)
-  return hasher.digest('binary')
+  let length = 0
+  for (const p of parts) length += p.length
+  reserve(length)
+  let pos = DATA_OFFSET
+  for (const p of parts) {
+    heap.set(p, pos)
+    pos += p.length
+  }
+  return digestOf(length)
 }
 
 /** keccak256(rlp('')): the root of an empty trie. */
 export const EMPTY_TRIE_ROOT: Bytes = keccak256(Uint8Array.of(0x80))
 /** keccak256(rlp([])): the ommers hash of a block without ommers. */
 export const EMPTY_LIST_HASH: Bytes = keccak256(Uint8Array.of(0xc0))
-export const KECCAK_BACKEND = 'hash-wasm'
+export const KECCAK_BACKEND = 'wasm (generated)'
