@@ -100,7 +100,9 @@ export function syncerUnavailable(commandTemplate: string, requiredFlags: readon
   const what = [exe, script, subcommand].filter(Boolean).join(' ')
   if (help.status !== 0) return `${what} --help failed: ${(help.stderr || help.stdout).trim().split('\n')[0]}`
   // Commander answers `--help` of an unknown subcommand with the top-level help: check the flags.
-  const flags = [...new Set([...args.filter((a) => /^--[a-z]/.test(a)), ...requiredFlags])]
+  // Flags before the script are node's own (e.g. --max-semi-space-size), not the syncer's.
+  const syncerArgs = script ? args.slice(args.indexOf(script) + 1) : args
+  const flags = [...new Set([...syncerArgs.filter((a) => /^--[a-z]/.test(a)), ...requiredFlags])]
   const missing = flags.filter((f) => !help.stdout.includes(f))
   return missing.length > 0 ? `${what} has no ${missing.join(', ')} option` : undefined
 }

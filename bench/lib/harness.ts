@@ -11,7 +11,7 @@
  * arguments are filled in per run. It runs in its own process group so a timeout stops all of it.
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ReplayRpcServer } from '../replay/rpc-server.js'
@@ -216,14 +216,17 @@ function lastJsonLine(text: string): ClientReport | undefined {
  * its profile summarised; undefined (with the reason on stderr) when the run fails.
  */
 export async function profiledRun(specFor: (profileDir: string) => ClientSpec, target: ReplayTarget, opts: RunOptions): Promise<ProfileSummary | undefined> {
-  const dir = mkdtempSync(join(tmpdir(), 'evm-syncer-bench-prof-'))
+  // EVM_SYNCER_BENCH_PROFILE_DIR keeps the .cpuprofile files there (for Chrome DevTools or speedscope).
+  const keep = process.env.EVM_SYNCER_BENCH_PROFILE_DIR
+  const dir = keep ?? mkdtempSync(join(tmpdir(), 'evm-syncer-bench-prof-'))
+  if (keep) mkdirSync(keep, { recursive: true })
   try {
     const r = await runClient(specFor(dir), target, opts)
     if (r.ok) return summariseProfiles(dir, r.blocks)
     process.stderr.write(`[bench] profiled run failed: ${r.error}\n`)
     return undefined
   } finally {
-    rmSync(dir, { recursive: true, force: true })
+    if (!keep) rmSync(dir, { recursive: true, force: true })
   }
 }
 
