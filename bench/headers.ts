@@ -68,7 +68,7 @@ const p2pPeers = Number(values['p2p-peers'])
 const p2pLoopRuns: RunResult[] = []
 const p2pSyncerRuns: RunResult[] = []
 if (p2pPeers > 0) {
-  const p2p = await startP2pReplay(params, to, p2pPeers)
+  const p2p = await startP2pReplay(params, to, p2pPeers, { receipts: false })
   try {
     const loop = await runClient({ ...p2pLoop(192, 2, true), name: `p2p loop headers peers=${p2pPeers}` }, p2p.target(p2pPeers), { from: 1, to })
     log(`${loop.name}: ${loop.ok ? `${loop.blocksPerSec} headers/s` : `FAILED ${loop.error}`}`)

@@ -49,7 +49,7 @@ if (syncerSkipped) log(`evm-syncer not measured: ${syncerSkipped}`)
 const syncerFor = (peers: number, profileDir?: string) =>
   syncer(values.syncer, store, { label: `evm-syncer p2p peers=${peers}${profileDir ? ' (profiled)' : ''}`, env: { EVM_SYNCER_PEER: '{peers}' }, profileDir })
 
-const replay = await startP2pReplay(params, to, Math.max(...peerCounts))
+const replay = await startP2pReplay(params, to, Math.max(...peerCounts), { receipts: true })
 const rows: Array<{ peers: number; loop: RunResult[]; syncer: RunResult[] }> = peerCounts.map((peers) => ({ peers, loop: [], syncer: [] }))
 let profile: ProfileSummary | undefined
 try {
@@ -75,7 +75,7 @@ try {
 /** One thread's validation rate on these blocks, measured in a child process after the syncs. */
 function validateRate(): number {
   const chainArgs = ['--chain-head', values['chain-head'], '--txs', values.txs, '--seed', values.seed]
-  const args = ['--import', 'tsx', 'bench/stages/validate-chain.ts', '--cases', 'inline', '--blocks', String(Math.min(to, 300)), '--rounds', '3', ...chainArgs]
+  const args = ['--import', 'tsx', 'bench/stages/validate-chain.ts', '--cases', 'inline', '--blocks', String(to), '--rounds', '3', ...chainArgs]
   const out = execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
   return (JSON.parse(out.trim().split('\n').pop()!) as { results: { inline: { blocksPerSec: number } } }).results.inline.blocksPerSec
 }

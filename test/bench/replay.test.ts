@@ -111,7 +111,7 @@ describe('harness', () => {
   })
 
   it('measures the devp2p bare request loop against replay peers', async () => {
-    const p2p = await startP2pReplay({ head: HEAD, txsPerBlock: [3, 6], seed: 7 }, HEAD, 2)
+    const p2p = await startP2pReplay({ head: HEAD, txsPerBlock: [3, 6], seed: 7 }, HEAD, 2, { receipts: true })
     try {
       const r = await runClient(p2pLoop(2, 1), p2p.target(2), { from: 0, to: HEAD, timeoutMs: 60_000 })
       expect(r.error).toBeUndefined()
