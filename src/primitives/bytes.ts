@@ -64,6 +64,16 @@ function bytesToSafeNumber(bytes: Bytes): number {
 }
 
 /** Big-endian unsigned integer that must fit in Number.MAX_SAFE_INTEGER. */
+/**
+ * Orders two unsigned integers given as canonical big-endian bytes (no leading zeros; zero is empty):
+ * negative, zero or positive like a - b, without converting either to a bigint.
+ */
+export function compareUint(a: Bytes, b: Bytes): number {
+  if (a.length !== b.length) return a.length - b.length
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] - b[i]
+  return 0
+}
+
 export function bytesToNumber(bytes: Bytes): number {
   if (bytes.length > 7) throw new DecodeError('INT_TOO_LARGE', `integer of ${bytes.length} bytes exceeds 2^53`)
   const n = bytesToSafeNumber(bytes)

@@ -124,6 +124,11 @@ function canonicalInt(s: Bytes, what: string, maxBytes: number): Bytes {
   return s
 }
 
+/** The big-endian bytes of a canonical unsigned integer of at most `maxBytes` bytes (zero-copy). */
+export function uintBytesOf(buf: Bytes, item: RlpItem, what: string, maxBytes = 32): Bytes {
+  return canonicalInt(stringOf(buf, item), what, maxBytes)
+}
+
 /** Unsigned integer of at most `maxBytes` bytes (8 = uint64, 32 = uint256), canonical. */
 export function bigIntOf(buf: Bytes, item: RlpItem, what: string, maxBytes = 32): bigint {
   return bytesToBigInt(canonicalInt(stringOf(buf, item), what, maxBytes))

@@ -17,6 +17,7 @@ import {
   listItems,
   rawOf,
   stringOf,
+  uintBytesOf,
   type RlpItem,
 } from './rlp.js'
 
@@ -55,8 +56,7 @@ export interface DecodedTransaction {
   authorizationCount: number
   /** Legacy: v as sent. Typed: yParity (0 or 1). */
   v: bigint
-  r: bigint
-  s: bigint
+  /** r and s as canonical big-endian bytes (checked when decoded; never converted on the hot path). */
   rBytes: Bytes
   sBytes: Bytes
   /** The buffer the item positions refer to (the payload list). */
@@ -201,11 +201,7 @@ export function decodeTransaction(type: number, envelope: Bytes): DecodedTransac
     throw new DecodeError('TX_WRONG_FIELD_COUNT', `type ${type} transaction has ${f.length} fields, expected ${expected}`)
   }
   const u = (i: number, what: string, max = 32) => bigIntOf(payload, f[i], what, max)
-  const sig = (i: number) => {
-    const rBytes = stringOf(payload, f[i + 1])
-    const sBytes = stringOf(payload, f[i + 2])
-    return { v: u(i, 'v'), r: u(i + 1, 'r'), s: u(i + 2, 's'), rBytes, sBytes }
-  }
+  const sig = (i: number) => ({ v: u(i, 'v'), rBytes: uintBytesOf(payload, f[i + 1], 'r'), sBytes: uintBytesOf(payload, f[i + 2], 's') })
   if (type === TxType.Legacy) {
     const s = sig(6)
     const chainId = s.v >= 35n ? (s.v - 35n) / 2n : undefined

@@ -7,7 +7,7 @@
  */
 import { StoreError } from '../errors.js'
 import { BlockBody } from '../primitives/body.js'
-import { type Bytes, bytesToHex, toQuantity } from '../primitives/bytes.js'
+import { type Bytes, bytesToBigInt, bytesToHex, toQuantity } from '../primitives/bytes.js'
 import { BlockHeader } from '../primitives/header.js'
 import { keccak256 } from '../primitives/keccak.js'
 import { decodeBlockReceipts } from '../primitives/receipt.js'
@@ -88,7 +88,7 @@ function transactionJson(c: TxContext, header: BlockHeader, blockHash: string): 
   if (d.chainId !== undefined) out.chainId = toQuantity(d.chainId)
   if (d.blobVersionedHashes) out.blobVersionedHashes = d.blobVersionedHashes.map(bytesToHex)
   if (d.authorizationListItem) out.authorizationList = authorizationListJson(d.payload, d.authorizationListItem)
-  Object.assign(out, { v: toQuantity(d.v), r: toQuantity(d.r), s: toQuantity(d.s) })
+  Object.assign(out, { v: toQuantity(d.v), r: toQuantity(bytesToBigInt(d.rBytes)), s: toQuantity(bytesToBigInt(d.sBytes)) })
   if (typed) out.yParity = toQuantity(d.v)
   return out
 }

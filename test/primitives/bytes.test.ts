@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { bigIntToBytes, bytesToBigInt, bytesToHex } from '../../src/primitives/bytes.js'
+import { bigIntToBytes, bytesToBigInt, bytesToHex, compareUint } from '../../src/primitives/bytes.js'
 
 describe('bytesToBigInt', () => {
   it('reads big-endian integers of every length up to 40 bytes, at any offset in a buffer', () => {
@@ -16,6 +16,13 @@ describe('bytesToBigInt', () => {
   it('round-trips with bigIntToBytes at the edges of its 64-bit steps', () => {
     for (const v of [0n, 1n, 2n ** 48n - 1n, 2n ** 48n, 2n ** 64n - 1n, 2n ** 64n, 2n ** 255n + 12345n, 2n ** 256n - 1n]) {
       expect(bytesToBigInt(bigIntToBytes(v))).toBe(v)
+    }
+  })
+
+  it('compareUint orders canonical big-endian integers like their values', () => {
+    const values = [0n, 1n, 255n, 256n, 2n ** 64n, 2n ** 255n - 1n, 2n ** 255n, 2n ** 256n - 1n]
+    for (const a of values) {
+      for (const b of values) expect(Math.sign(compareUint(bigIntToBytes(a), bigIntToBytes(b))), `${a} vs ${b}`).toBe(a < b ? -1 : a > b ? 1 : 0)
     }
   })
 })

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { rulesAt } from '../../src/chain/forks.js'
 import { BlockBody } from '../../src/primitives/body.js'
-import { bytesToHex, hexToBytes } from '../../src/primitives/bytes.js'
+import { bytesToBigInt, bytesToHex, hexToBytes } from '../../src/primitives/bytes.js'
 import { BlockHeader } from '../../src/primitives/header.js'
 import { encode, encodeListOfEncoded } from '../../src/primitives/rlp.js'
 import { Transaction } from '../../src/primitives/transaction.js'
@@ -108,7 +108,7 @@ describe('validateBody: each rule on its own', () => {
 
   it('rejects a sender that does not recover only when asked to recover senders', () => {
     const d = buildTx(2).decode()
-    const { header, body } = buildBlock([buildTx(2, {}, { v: 0n, r: 5n, s: d.s })])
+    const { header, body } = buildBlock([buildTx(2, {}, { v: 0n, r: 5n, s: bytesToBigInt(d.sBytes) })])
     expect(validateBody(header, body, prague)).toEqual([])
     expect(codes(validateBody(header, body, prague, { recoverSenders: true }))).toEqual([TxErrorCode.SenderUnrecoverable])
     expect(() => recoverSenders(body)).toThrow(/does not recover/)

@@ -3,7 +3,7 @@
  * validity rules. Reference libraries refuse to construct most invalid transactions.
  */
 import secp256k1 from 'secp256k1'
-import { type Bytes, hexToBytes } from '../../src/primitives/bytes.js'
+import { type Bytes, bytesToBigInt, hexToBytes } from '../../src/primitives/bytes.js'
 import { keccak256 } from '../../src/primitives/keccak.js'
 import { type EncodableInput, encode } from '../../src/primitives/rlp.js'
 import { Transaction } from '../../src/primitives/transaction.js'
@@ -90,5 +90,5 @@ export function buildTx(
 /** s' = n - s: the same signature with the high s value (what EIP-2 forbids). */
 export function highS(tx: Transaction): { v: bigint; r: bigint; s: bigint } {
   const d = tx.decode()
-  return { v: d.v, r: d.r, s: SECP256K1_N - d.s }
+  return { v: d.v, r: bytesToBigInt(d.rBytes), s: SECP256K1_N - bytesToBigInt(d.sBytes) }
 }

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { rulesAt } from '../../src/chain/forks.js'
-import { bytesToHex } from '../../src/primitives/bytes.js'
+import { bytesToBigInt, bytesToHex } from '../../src/primitives/bytes.js'
 import { Transaction } from '../../src/primitives/transaction.js'
 import {
+  SECP256K1_N,
   Gas,
   MAX_INITCODE_SIZE,
   TxErrorCode,
@@ -51,15 +52,30 @@ describe('validateTransaction: each rule on its own', () => {
     expect(codes(validateTransaction(high, prague))).toEqual([TxErrorCode.SignatureHighS])
     expect(validateTransaction(high, rulesAt(1n, 'frontier'))).toEqual([])
     const d = tx.decode()
-    expect(codes(validateTransaction(buildTx(0, { eip155: false }, { v: d.v, r: 0n, s: d.s }), prague))).toEqual([TxErrorCode.SignatureOutOfRange])
-    expect(codes(validateTransaction(buildTx(2, {}, { v: 2n, r: d.r, s: d.s }), prague))).toEqual([TxErrorCode.InvalidV])
-    expect(codes(validateTransaction(buildTx(0, { eip155: false }, { v: 29n, r: d.r, s: d.s }), prague))).toEqual([TxErrorCode.InvalidV])
+    expect(codes(validateTransaction(buildTx(0, { eip155: false }, { v: d.v, r: 0n, s: bytesToBigInt(d.sBytes) }), prague))).toEqual([TxErrorCode.SignatureOutOfRange])
+    expect(codes(validateTransaction(buildTx(2, {}, { v: 2n, r: bytesToBigInt(d.rBytes), s: bytesToBigInt(d.sBytes) }), prague))).toEqual([TxErrorCode.InvalidV])
+    expect(codes(validateTransaction(buildTx(0, { eip155: false }, { v: 29n, r: bytesToBigInt(d.rBytes), s: bytesToBigInt(d.sBytes) }), prague))).toEqual([TxErrorCode.InvalidV])
+  })
+
+  it('puts the r and s bounds exactly at n and n/2 (compared as bytes)', () => {
+    const d = buildTx(2).decode()
+    const r = bytesToBigInt(d.rBytes)
+    const half = SECP256K1_N >> 1n
+    const withRs = (rv: bigint, sv: bigint) => codes(validateTransaction(buildTx(2, {}, { v: 0n, r: rv, s: sv }), prague))
+    expect(withRs(SECP256K1_N - 1n, half)).toEqual([])
+    expect(withRs(1n, 1n)).toEqual([])
+    expect(withRs(SECP256K1_N, half)).toEqual([TxErrorCode.SignatureOutOfRange])
+    expect(withRs(2n ** 256n - 1n, half)).toEqual([TxErrorCode.SignatureOutOfRange])
+    expect(withRs(r, SECP256K1_N)).toEqual([TxErrorCode.SignatureOutOfRange])
+    expect(withRs(r, 0n)).toEqual([TxErrorCode.SignatureOutOfRange])
+    expect(withRs(r, half + 1n)).toEqual([TxErrorCode.SignatureHighS])
+    expect(withRs(r, 2n ** 255n)).toEqual([TxErrorCode.SignatureHighS]) // same length as n/2, larger first byte
   })
 
   it('reports a signature that recovers no key', () => {
     // r = 5 is not the x coordinate of any curve point, so no public key recovers.
     const d = buildTx(2).decode()
-    const bad = buildTx(2, {}, { v: 0n, r: 5n, s: d.s })
+    const bad = buildTx(2, {}, { v: 0n, r: 5n, s: bytesToBigInt(d.sBytes) })
     expect(validateTransaction(bad, prague)).toEqual([])
     expect((recoverTransactionSender(bad) as { code: string }).code).toBe(TxErrorCode.SenderUnrecoverable)
   })
