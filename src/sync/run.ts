@@ -166,7 +166,9 @@ export async function runSync(v: OptionValues): Promise<number> {
     process.stderr.write(`error: ${errorMessage(err)}\n`)
     return EXIT_CODES.usage
   }
-  const metrics = new SyncMetrics()
+  const listen = v.metrics === false ? undefined : str(v.metrics)
+  // Process metrics (GC observer, event-loop monitor) cost CPU on every GC; only a served endpoint reads them.
+  const metrics = new SyncMetrics({ processMetrics: listen !== undefined })
   const opened: Array<{ stop(): Promise<void> } | Store> = []
   let server: MetricsServer | undefined
   let syncer: Syncer | undefined
@@ -187,8 +189,7 @@ export async function runSync(v: OptionValues): Promise<number> {
   try {
     const wiring = await wire(v, log, opened)
     syncer = new Syncer({ config, chain: wiring.chain, sources: wiring.pools, store: wiring.store, logger: log, metrics, onHead: wiring.announceHead })
-    const listen = str(v.metrics)
-    if (v.metrics !== false && listen) {
+    if (listen) {
       server = new MetricsServer({ ...parseListenAddress(listen), metrics, health: () => syncer!.health() })
       const addr = await server.start()
       log.info(addr, 'metrics at /metrics, health at /health')

@@ -240,6 +240,7 @@ describe('sync over JSON-RPC from Anvil', () => {
     expect(first.value('syncer_validation_duration_seconds_count')).toBeGreaterThan(0)
     expect(first.value('syncer_download_duration_seconds_count')).toBeGreaterThan(0)
     expect(first.value('syncer_reorgs_total')).toBe(0)
+    expect(first.value('process_cpu_user_seconds_total')).toBeGreaterThan(0) // process metrics ride along when served
     const health = await fetch(`http://127.0.0.1:${port}/health`)
     expect(health.status).toBe(200)
     expect(await health.json()).toMatchObject({ running: true, synced: true })
