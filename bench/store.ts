@@ -7,6 +7,7 @@
  *
  *   npm run bench:store [-- --blocks 1000 --repeat 3]
  */
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -52,12 +53,17 @@ interface Case {
 
 /**
  * Runs the three measurements of one backend REPEAT times, interleaved, so that load from other work
- * on the machine hits ceiling and writer alike; reports the medians.
+ * on the machine hits ceiling and writer alike; reports the medians. Each run starts after `sync`:
+ * a run writes ~240 MB, and the kernel flushing the previous run's dirty pages halved the next
+ * LMDB run's rate at random (runs of one case read 2,000-2,500 or 4,500-6,500 blocks/s).
  */
 async function measureCase(label: string, runs: { [K in keyof Case]: () => Promise<Rate> }): Promise<Case> {
   const samples: { [K in keyof Case]: Rate[] } = { ceiling: [], writer: [], writerEth68: [] }
   for (let i = 0; i < REPEAT; i++) {
-    for (const k of Object.keys(samples) as Array<keyof Case>) samples[k].push(await runs[k]())
+    for (const k of Object.keys(samples) as Array<keyof Case>) {
+      execFileSync('sync')
+      samples[k].push(await runs[k]())
+    }
   }
   const result = { ceiling: median(samples.ceiling), writer: median(samples.writer), writerEth68: median(samples.writerEth68) }
   process.stderr.write(`${label}\n`)
