@@ -10,7 +10,7 @@
  * The client is any command line; `{rpc}`, `{from}`, `{to}` and other `{name}` placeholders in its
  * arguments are filled in per run. It runs in its own process group so a timeout stops all of it.
  */
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -137,6 +137,8 @@ export async function runClient(spec: ClientSpec, target: ReplayTarget, opts: Ru
   const vars = { ...target.vars, from: String(opts.from), to: String(opts.to), ...prepared, ...opts.vars }
   const argv = fillPlaceholders(spec.command, vars)
   const blocks = opts.to - opts.from + 1
+  // The previous run's store pages are flushed now, not by the kernel during this run.
+  execFileSync('sync')
   target.reset()
   try {
     const started = performance.now()
