@@ -63,7 +63,6 @@ function bytesToSafeNumber(bytes: Bytes): number {
   return n
 }
 
-/** Big-endian unsigned integer that must fit in Number.MAX_SAFE_INTEGER. */
 /**
  * Orders two unsigned integers given as canonical big-endian bytes (no leading zeros; zero is empty):
  * negative, zero or positive like a - b, without converting either to a bigint.
@@ -74,6 +73,7 @@ export function compareUint(a: Bytes, b: Bytes): number {
   return 0
 }
 
+/** Big-endian unsigned integer that must fit in Number.MAX_SAFE_INTEGER. */
 export function bytesToNumber(bytes: Bytes): number {
   if (bytes.length > 7) throw new DecodeError('INT_TOO_LARGE', `integer of ${bytes.length} bytes exceeds 2^53`)
   const n = bytesToSafeNumber(bytes)
