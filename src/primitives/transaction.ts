@@ -159,9 +159,10 @@ function accessListStats(buf: Bytes, item: RlpItem): AccessListStats {
     const parts = listItems(buf, entry, 2)
     if (parts.length !== 2) throw new DecodeError('TX_BAD_ACCESS_LIST', 'access list entry must be [address, keys]')
     fixedOf(buf, parts[0], 20, 'access list address')
-    for (const key of listItems(buf, parts[1])) fixedOf(buf, key, 32, 'access list storage key')
+    const keys = listItems(buf, parts[1])
+    for (const key of keys) fixedOf(buf, key, 32, 'access list storage key')
     addresses++
-    storageKeys += listItems(buf, parts[1]).length
+    storageKeys += keys.length
   }
   return { addresses, storageKeys }
 }
