@@ -207,7 +207,11 @@ function writeAuthorizationList(w: RlpBackWriter, tape: JsonTape, token: number)
 
 /** Writes the signed envelope of transaction `tx` (types 0-4): a legacy list, or type || rlp(payload). Returns the type. */
 export function writeTransaction(w: RlpBackWriter, tape: JsonTape, tx: number): number {
-  const s = TX.read(tape, tx)
+  return writeTransactionFields(w, tape, TX.read(tape, tx))
+}
+
+/** `writeTransaction` from the transaction's key slots (`TX.read`), for callers that need other fields too. */
+function writeTransactionFields(w: RlpBackWriter, tape: JsonTape, s: Int32Array): number {
   const type = isPresent(tape, s[T.type]) ? readNumber(tape, s[T.type], 'type') : TxType.Legacy
   if (type > TxType.SetCode) {
     throw new RpcError(RpcErrorCode.UnsupportedTxType, `transaction type ${type} cannot be rebuilt`, { details: { txType: type } })
@@ -274,8 +278,11 @@ export interface BodyRebuildOptions {
   verifyTxHashes?: boolean
 }
 
-/** rlp([txs, ommers, withdrawals?]) of a full block object (eth_getBlockByNumber(n, true)). */
-export function writeBody(w: RlpBackWriter, tape: JsonTape, block: number, opts: BodyRebuildOptions = {}): void {
+/**
+ * rlp([txs, ommers, withdrawals?]) of a full block object (eth_getBlockByNumber(n, true)). Returns
+ * each transaction's `hash` token (-1 when absent), read with its other fields, for matching receipts.
+ */
+export function writeBody(w: RlpBackWriter, tape: JsonTape, block: number, opts: BodyRebuildOptions = {}): number[] {
   const s = BLOCK.read(tape, block)
   const txs = arrayToken(tape, s[B.transactions], 'transactions')
   const uncles = arrayToken(tape, s[B.uncles], 'uncles', true)
@@ -301,13 +308,16 @@ export function writeBody(w: RlpBackWriter, tape: JsonTape, block: number, opts:
   const ommersMark = w.length
   for (let i = ommers.length - 1; i >= 0; i--) w.raw(ommers[i])
   w.listPrefix(w.length - ommersMark)
+  const hashes = new Array<number>(tape.length(txs))
   writeList(w, tape, txs, (token, i) => {
     if (tape.kinds[token] === JsonKind.String) throw badResponse('block has transaction hashes, not full transactions', { field: 'transactions' })
     const tx = objectToken(tape, token, 'transaction')
     const m = w.length
     let type: number
     try {
-      type = writeTransaction(w, tape, tx)
+      const fields = TX.read(tape, tx)
+      hashes[i] = fields[T.hash]
+      type = writeTransactionFields(w, tape, fields)
     } catch (err) {
       throw err instanceof RpcError ? err.withContext(`transaction ${i}`, { txIndex: i }) : err
     }
@@ -316,6 +326,7 @@ export function writeBody(w: RlpBackWriter, tape: JsonTape, block: number, opts:
     if (type !== TxType.Legacy) w.stringPrefix(w.length - m)
   })
   w.listPrefix(w.length - mark)
+  return hashes
 }
 
 // -- receipts -------------------------------------------------------------------------------------
@@ -387,11 +398,13 @@ function inconsistent(message: string): RpcError {
 /** String tokens of the transaction hashes of a block (full transaction objects or bare hashes), for matching receipts. */
 export function transactionHashTokens(tape: JsonTape, block: number): number[] {
   const txs = arrayToken(tape, BLOCK.read(tape, block)[B.transactions], 'transactions')
-  return tape.elements(txs).map((tx) => {
-    const hash = tape.kinds[tx] === JsonKind.String ? tx : tape.kinds[tx] === JsonKind.Object ? TX.read(tape, tx)[T.hash] : -1
-    if (hash < 0 || tape.kinds[hash] !== JsonKind.String) throw badResponse('transaction without hash', { field: 'hash' })
-    return hash
-  })
+  return tape.elements(txs).map((tx) => hashToken(tape, tape.kinds[tx] === JsonKind.String ? tx : tape.kinds[tx] === JsonKind.Object ? TX.read(tape, tx)[T.hash] : -1))
+}
+
+/** `token` if it is a transaction's hash string; a transaction without one cannot be matched to its receipt. */
+function hashToken(tape: JsonTape, token: number): number {
+  if (token < 0 || tape.kinds[token] !== JsonKind.String) throw badResponse('transaction without hash', { field: 'hash' })
+  return token
 }
 
 // -- whole blocks ---------------------------------------------------------------------------------
@@ -421,11 +434,11 @@ export class BlockBatchWriter {
       writeHeader(w, tape, block)
       const hash = checkHeaderHashAt(tape, block, w.view(start, w.length))
       const bodyMark = w.length
-      writeBody(w, tape, block, opts)
+      const hashes = writeBody(w, tape, block, opts)
       const receiptsMark = w.length
       if (opts.receipts !== undefined) {
         const blockHash = BLOCK.read(tape, block)[B.hash]
-        writeReceipts(w, tape, opts.receipts, { blockHash, txHashes: transactionHashTokens(tape, block) })
+        writeReceipts(w, tape, opts.receipts, { blockHash, txHashes: hashes.map((h) => hashToken(tape, h)) })
       }
       this.marks.push(start, bodyMark, receiptsMark, opts.receipts !== undefined ? w.length : -1)
       return { hash }

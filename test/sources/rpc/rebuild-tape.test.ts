@@ -66,6 +66,18 @@ describe('tape rebuild = reference rebuild', () => {
     }
   })
 
+  it('matches receipts to the transaction hashes read while writing the body; a transaction without one is a typed error', () => {
+    const { block } = mainnetBlocks.find((b) => b.fork === 'Cancun')!
+    const txs = block.transactions as JsonObject[]
+    expect(txs.length).toBeGreaterThan(1)
+    // Hashes present: the receipts list is checked against them (here: too short).
+    expect(() => rebuildBlock(block, { receipts: [] })).toThrow(expect.objectContaining({ message: expect.stringMatching(/0 receipts for \d+ transactions/) }))
+    const { hash: _dropped, ...withoutHash } = txs[1]
+    const noHash = { ...block, transactions: [txs[0], withoutHash, ...txs.slice(2)] }
+    expect(() => rebuildBlock(noHash, { receipts: [] })).toThrow(expect.objectContaining({ code: 'RPC_BAD_RESPONSE', message: expect.stringMatching(/transaction without hash/) }))
+    expect(parts(rebuildBlock(noHash)).map(bytesToHex)).toEqual(parts(reference.rebuildBlock(block)).map(bytesToHex)) // no receipts: hashes not needed
+  })
+
   it('mainnet receipts (Byzantium..Prague): the same eth/69 bytes, checked against block and tx hashes', () => {
     for (const n of PORTAL_BLOCKS) {
       const { json, blockHash, txHashes } = portalReceipts(n)
