@@ -111,9 +111,15 @@ export class ReplayRpcServer {
       } else {
         this.answer(body as RpcRequest, parts)
       }
-      const out = Buffer.concat(parts)
-      this.stats.bytesOut += out.length
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': out.length }).end(out)
+      // Written part by part (one writev), not concatenated: a copy of every response would cost
+      // this process ~0.1 ms of CPU per block, on the cores the client is measured on.
+      let length = 0
+      for (const p of parts) length += p.length
+      this.stats.bytesOut += length
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': length })
+      res.cork()
+      for (const p of parts) res.write(p)
+      res.end()
     })
   }
 
