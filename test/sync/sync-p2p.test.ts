@@ -94,15 +94,16 @@ describe('sync over devp2p from two EthereumJS peers', () => {
     // A target beyond the peers' head: a run never ends by itself, so every run is killed.
     const endless = ['--to', '1000000', '--batch-size', '25']
     const resumedAt: number[] = []
-    // Kill points are chosen by progress, not by wall time, so a slow machine cannot make every run
-    // die before its first commit: each run is killed at a pseudo-random moment (0-150 ms) after its
-    // committed head passed a pseudo-random block, while more batches are downloading and writing.
+    // Kill points are chosen by progress, not by wall time, so neither a slow machine (every run dying
+    // before its first commit) nor a fast one (one run committing past the next kill points, so that
+    // later runs are killed before they commit) repeats a resume point: each run is killed at a
+    // pseudo-random moment (0-150 ms) after it committed a pseudo-random 1-40 blocks past where it
+    // resumed, while more batches are downloading and writing.
     let seed = 12345
     const rand = (n: number) => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31
       return seed % n
     }
-    let passPoint = 0
     for (let kill = 0; kill < 10; kill++) {
       const committed = await committedHead(url)
       const cli = startCli(syncArgs(url, endless))
@@ -112,8 +113,7 @@ describe('sync over devp2p from two EthereumJS peers', () => {
         expect(JSON.parse(line).block, `run ${kill}: ${cli.lines.slice(-5).join('\n')}`).toBe(committed)
         resumedAt.push(committed)
       }
-      passPoint = Math.min(passPoint + 25 + rand(30), 560)
-      await waitForCommitted(url, passPoint)
+      await waitForCommitted(url, Math.min((committed ?? -1) + 1 + rand(40), 560))
       await new Promise((r) => setTimeout(r, rand(150)))
       cli.kill('SIGKILL')
       // A run that ended by itself (an error) would show here, with its last words.
