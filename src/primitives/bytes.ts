@@ -25,8 +25,15 @@ export function toQuantity(value: bigint | number): string {
   return '0x' + value.toString(16)
 }
 
+/** Below this length a loop beats wrapping `a` in a Buffer for a native compare (hashes, addresses). */
+const SHORT_COMPARE_BYTES = 64
+
 export function equalBytes(a: Bytes, b: Bytes): boolean {
   if (a.length !== b.length) return false
+  if (a.length <= SHORT_COMPARE_BYTES) {
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+    return true
+  }
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)
 }
 

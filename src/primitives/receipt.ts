@@ -7,7 +7,7 @@
  * The store keeps the eth/69 form (compact); blooms are derived on read.
  */
 import { DecodeError } from '../errors.js'
-import type { Bytes } from './bytes.js'
+import { type Bytes, equalBytes } from './bytes.js'
 import { keccak256 } from './keccak.js'
 import {
   bigIntOf,
@@ -67,7 +67,7 @@ export class BloomCache {
   private bitsOf(entry: Bytes): number {
     const key = bloomCacheKey(entry)
     const hit = this.entries.get(key)
-    if (hit !== undefined && sameBytes(hit.entry, entry)) return hit.bits
+    if (hit !== undefined && equalBytes(hit.entry, entry)) return hit.bits
     const bits = bloomBitsOf(entry)
     if (hit === undefined) {
       if (this.entries.size >= this.maxEntries) this.entries.clear()
@@ -85,12 +85,6 @@ export function bloomCacheKey(b: Bytes): number {
   let h = b.length
   for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i], 0x9e3779b1) ^ (h >>> 15)
   return h
-}
-
-function sameBytes(a: Bytes, b: Bytes): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
 }
 
 export function bloomOr(into: Bytes, other: Bytes): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { bigIntToBytes, bytesToBigInt, bytesToHex, compareUint } from '../../src/primitives/bytes.js'
+import { bigIntToBytes, bytesToBigInt, bytesToHex, compareUint, equalBytes } from '../../src/primitives/bytes.js'
 
 describe('bytesToBigInt', () => {
   it('reads big-endian integers of every length up to 40 bytes, at any offset in a buffer', () => {
@@ -23,6 +23,18 @@ describe('bytesToBigInt', () => {
     const values = [0n, 1n, 255n, 256n, 2n ** 64n, 2n ** 255n - 1n, 2n ** 255n, 2n ** 256n - 1n]
     for (const a of values) {
       for (const b of values) expect(Math.sign(compareUint(bigIntToBytes(a), bigIntToBytes(b))), `${a} vs ${b}`).toBe(a < b ? -1 : a > b ? 1 : 0)
+    }
+  })
+
+  it('equalBytes compares by content at every length, short (loop) and long (native), views included', () => {
+    for (const n of [0, 1, 20, 32, 64, 65, 1000]) {
+      const a = Uint8Array.from({ length: n + 3 }, (_, i) => (i * 7) & 0xff).subarray(3)
+      const b = a.slice()
+      expect(equalBytes(a, b), `${n} bytes`).toBe(true)
+      if (n === 0) continue
+      b[n - 1] ^= 1
+      expect(equalBytes(a, b), `${n} bytes, last differs`).toBe(false)
+      expect(equalBytes(a, b.subarray(1)), `${n} vs ${n - 1} bytes`).toBe(false)
     }
   })
 })
