@@ -9,12 +9,7 @@
  * (`length`) are distances from the end and survive growth.
  */
 import type { Bytes } from './bytes.js'
-
-function lengthOfLength(len: number): number {
-  let n = 0
-  for (let l = len; l > 0; l = Math.floor(l / 256)) n++
-  return n
-}
+import { encodedLength } from './rlp.js'
 
 export class RlpBackWriter {
   /** The buffer; bytes written so far are `buf.subarray(pos)`. */
@@ -83,7 +78,7 @@ export class RlpBackWriter {
 
   private prefix(length: number, base: number): void {
     if (length <= 55) return this.byte(base + length)
-    const n = lengthOfLength(length)
+    const n = encodedLength(length) - length - 1 // bytes of the length itself
     const at = this.reserve(n + 1)
     this.buf[at] = base + 55 + n
     for (let i = n; i >= 1; i--) {

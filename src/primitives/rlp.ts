@@ -171,7 +171,8 @@ export function encodedLength(payloadLength: number): number {
   return prefixLength(payloadLength) + payloadLength
 }
 
-function writePrefix(out: Bytes, pos: number, len: number, short: number, long: number): number {
+/** Writes the prefix of an item of `len` payload bytes (strings: 0x80 / 0xb7, lists: 0xc0 / 0xf7) at `pos`; returns the end. */
+export function writePrefix(out: Bytes, pos: number, len: number, short: number, long: number): number {
   if (len <= 55) {
     out[pos] = short + len
     return pos + 1

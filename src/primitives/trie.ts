@@ -8,7 +8,7 @@
  */
 import type { Bytes } from './bytes.js'
 import { EMPTY_TRIE_ROOT, keccak256, keccak256Parts } from './keccak.js'
-import { encode, encodedLength } from './rlp.js'
+import { encode, encodedLength, writePrefix } from './rlp.js'
 
 function nibble(key: Bytes, i: number): number {
   const b = key[i >> 1]
@@ -39,22 +39,10 @@ function stringSizeOf(length: number, firstByte: number): number {
 /** Writes a string item's prefix for a payload of `length` bytes starting with `firstByte`; returns the end. */
 function writeStringPrefix(out: Bytes, pos: number, length: number, firstByte: number): number {
   if (length === 1 && firstByte < 0x80) return pos
-  return writeLengthPrefix(out, pos, length, 0x80)
+  return writePrefix(out, pos, length, 0x80, 0xb7)
 }
 
-/** Writes the prefix of an item of `length` payload bytes (`base` 0x80 for strings, 0xc0 for lists); returns the end. */
-function writeLengthPrefix(out: Bytes, pos: number, length: number, base: number): number {
-  const size = encodedLength(length) - length
-  if (size === 1) {
-    out[pos] = base + length
-    return pos + 1
-  }
-  out[pos] = base + 55 + size - 1
-  for (let i = size - 1, len = length; i >= 1; i--, len = Math.floor(len / 256)) out[pos + i] = len & 0xff
-  return pos + size
-}
-
-/** Scratch space for a node's encoding up to the hashed part (a leaf's header; most branches whole). */
+/** Scratch space for a leaf's encoding up to its value (the value is hashed where it lies). */
 const scratch = new Uint8Array(1024)
 
 /**
@@ -90,7 +78,7 @@ function leafRef(key: Bytes, from: number, value: Bytes): NodeRef {
   const total = encodedLength(payload)
   const header = total - value.length
   const out = total < 32 || header > scratch.length ? new Uint8Array(total) : scratch
-  let pos = writeLengthPrefix(out, 0, payload, 0xc0)
+  let pos = writePrefix(out, 0, payload, 0xc0, 0xf7)
   pos = writeStringPrefix(out, pos, pathBytes, firstPathByte)
   pos = writeHexPrefix(out, pos, key, from, key.length * 2, true)
   pos = writeStringPrefix(out, pos, value.length, value[0])
@@ -107,7 +95,7 @@ function extensionRef(key: Bytes, from: number, to: number, child: NodeRef): Nod
   const firstPathByte = ((to - from) & 1 ? 0x10 | nibble(key, from) : 0)
   const payload = stringSizeOf(pathBytes, firstPathByte) + refSize(child)
   const out = new Uint8Array(encodedLength(payload))
-  let pos = writeLengthPrefix(out, 0, payload, 0xc0)
+  let pos = writePrefix(out, 0, payload, 0xc0, 0xf7)
   pos = writeStringPrefix(out, pos, pathBytes, firstPathByte)
   pos = writeHexPrefix(out, pos, key, from, to, false)
   writeRef(out, pos, child)
@@ -148,7 +136,7 @@ function branchRef(keys: readonly Bytes[], values: readonly Bytes[], lo: number,
   }
   for (let n = 0; n < 16; n++) payload += children[n] === undefined ? 1 : refSize(children[n]!)
   const out = new Uint8Array(encodedLength(payload))
-  let pos = writeLengthPrefix(out, 0, payload, 0xc0)
+  let pos = writePrefix(out, 0, payload, 0xc0, 0xf7)
   for (let n = 0; n < 16; n++) {
     const child = children[n]
     if (child === undefined) out[pos++] = 0x80
