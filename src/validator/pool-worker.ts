@@ -1,7 +1,8 @@
 /**
  * Worker-thread entry of WorkerPool: imports each task's module once, runs the named export on the
- * input (one task at a time, in the order received) and posts the result (moving the ArrayBuffers a task marks with `withTransfer`). A thrown
- * error is reported as a reply; anything that kills the thread is detected by the pool.
+ * input (one task at a time, in the order received) and posts the result (moving the ArrayBuffers
+ * a task marks with `withTransfer`). A thrown error is reported as a reply; anything that kills the
+ * thread is detected by the pool.
  */
 import { parentPort } from 'node:worker_threads'
 import { type WorkerErrorReply, importFunction, isWithTransfer, type WorkerReply, type WorkerRequest } from './pool.js'
