@@ -1,6 +1,6 @@
 /**
- * JSON-RPC over HTTP(S) with node:http (one keep-alive agent per endpoint, as many sockets as requests
- * in flight).
+ * JSON-RPC over HTTP(S) on the project's HTTP/1.1 client (http-client.ts: keep-alive connections,
+ * each body read straight into one buffer), as many connections as requests in flight.
  * One `JsonRpcTransport` per endpoint bounds its in-flight requests, sends batches as JSON arrays,
  * times out every request, honours the caller's AbortSignal, and refuses response bodies over a byte
  * limit while they stream in (before anything is parsed).
@@ -10,12 +10,9 @@
  * want them (small results, error objects).
  */
 import { Buffer } from 'node:buffer'
-import http, { type RequestOptions } from 'node:http'
-import https from 'node:https'
-import type { Readable, Transform } from 'node:stream'
-import zlib from 'node:zlib'
 import { ConfigError } from '../../errors.js'
 import { RpcError, RpcErrorCode, badResponse, classifyHttpStatus, classifyJsonRpcError, type JsonRpcErrorObject } from './errors.js'
+import { HttpClient } from './http-client.js'
 import { JsonKind, JsonSyntaxError, JsonTape } from './json-tape.js'
 
 export interface JsonRpcCall {
@@ -103,13 +100,6 @@ function abortError(): RpcError {
   return new RpcError(RpcErrorCode.Aborted, 'request aborted')
 }
 
-function tooLarge(limit: number, seen: number): RpcError {
-  return new RpcError(RpcErrorCode.ResponseTooLarge, `response body exceeds ${limit} bytes`, {
-    retryable: true,
-    details: { limitBytes: limit, seenBytes: seen },
-  })
-}
-
 function isErrorObject(v: unknown): v is JsonRpcErrorObject {
   return typeof v === 'object' && v !== null && typeof (v as JsonRpcErrorObject).code === 'number'
 }
@@ -118,8 +108,7 @@ export class JsonRpcTransport {
   private nextId = 1
   private readonly slots: Semaphore
 
-  private readonly http: typeof import('node:http') | typeof import('node:https')
-  private readonly target: RequestOptions & { headers: Record<string, string> }
+  private readonly client: HttpClient
 
   constructor(
     readonly url: string,
@@ -128,22 +117,12 @@ export class JsonRpcTransport {
     this.slots = new Semaphore(options.maxConcurrency)
     const u = URL.canParse(url) ? new URL(url) : undefined
     if (u?.protocol !== 'http:' && u?.protocol !== 'https:') throw new ConfigError('RPC_URL_INVALID', `JSON-RPC endpoint must be an http:// or https:// URL (${u ? `got ${u.protocol}` : 'not a URL'})`)
-    this.http = u.protocol === 'https:' ? https : http
-    this.target = {
-      protocol: u.protocol,
-      hostname: u.hostname.replace(/^\[|\]$/g, ''),
-      port: u.port,
-      path: `${u.pathname}${u.search}`,
-      method: 'POST',
-      auth: u.username ? `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}` : undefined,
-      agent: new this.http.Agent({ keepAlive: true, maxSockets: options.maxConcurrency }),
-      headers: { 'content-type': 'application/json', accept: 'application/json', 'accept-encoding': 'gzip, deflate, br', ...options.headers },
-    }
+    this.client = new HttpClient(u, { 'content-type': 'application/json', accept: 'application/json', 'accept-encoding': 'gzip, deflate, br', ...options.headers })
   }
 
   /** Closes the kept-alive connections. */
   close(): void {
-    ;(this.target.agent as http.Agent).destroy()
+    this.client.close()
   }
 
   /** HTTP requests currently in flight. */
@@ -205,76 +184,12 @@ export class JsonRpcTransport {
     }
   }
 
-  /**
-   * One POST on the endpoint's keep-alive agent (node:http: lighter per request than fetch's web
-   * streams). Compressed answers (gzip, deflate, br: providers compress JSON ~5-10x) are inflated on
-   * libuv's thread pool. The body is read into one buffer, sized up front when an uncompressed
-   * length is declared, and cut off as soon as it (decompressed) passes the byte limit.
-   */
-  private request(body: string, signal: AbortSignal): Promise<Buffer> {
-    return new Promise<Buffer>((resolve, reject) => {
-      const payload = Buffer.from(body)
-      const req = this.http.request({ ...this.target, headers: { ...this.target.headers, 'content-length': payload.length }, signal }, (res) => {
-        const status = res.statusCode ?? 0
-        if (status < 200 || status >= 300) {
-          res.resume()
-          return reject(classifyHttpStatus(status, headerValue(res.headers['retry-after'])))
-        }
-        const limit = this.options.maxResponseBytes
-        const declared = Number(res.headers['content-length'] ?? NaN)
-        if (declared > limit) {
-          res.destroy()
-          return reject(tooLarge(limit, declared))
-        }
-        const encoding = (headerValue(res.headers['content-encoding']) ?? 'identity').trim().toLowerCase()
-        let stream: Readable = res
-        if (encoding !== 'identity') {
-          const inflate = DECOMPRESSORS[encoding]
-          if (inflate === undefined) {
-            res.destroy()
-            return reject(badResponse(`response has an unsupported content-encoding "${encoding}"`))
-          }
-          stream = res.pipe(inflate())
-          stream.on('error', (err) => {
-            res.destroy()
-            reject(badResponse(`response body does not decompress (${encoding}): ${err.message}`))
-          })
-        }
-        let buf = Buffer.allocUnsafe(encoding === 'identity' && Number.isFinite(declared) ? declared : 64 * 1024)
-        let size = 0
-        stream.on('data', (chunk: Buffer) => {
-          if (size + chunk.length > limit) {
-            res.destroy()
-            stream.destroy()
-            return reject(tooLarge(limit, size + chunk.length))
-          }
-          if (size + chunk.length > buf.length) {
-            const grown = Buffer.allocUnsafe(Math.min(limit, Math.max(2 * buf.length, size + chunk.length)))
-            buf.copy(grown, 0, 0, size)
-            buf = grown
-          }
-          chunk.copy(buf, size)
-          size += chunk.length
-        })
-        stream.on('end', () => resolve(buf.subarray(0, size)))
-        res.on('error', reject)
-      })
-      req.on('error', reject)
-      req.end(payload)
-    })
+  /** One POST; a non-2xx status becomes its typed error. */
+  private async request(body: string, signal: AbortSignal): Promise<Buffer> {
+    const res = await this.client.post(body, { signal, maxBodyBytes: this.options.maxResponseBytes })
+    if (res.status < 200 || res.status >= 300) throw classifyHttpStatus(res.status, res.headers.get('retry-after') ?? null)
+    return res.body
   }
-}
-
-/** Content codings accepted from endpoints (what fetch used to negotiate). */
-const DECOMPRESSORS: Record<string, () => Transform> = {
-  gzip: () => zlib.createGunzip(),
-  'x-gzip': () => zlib.createGunzip(),
-  deflate: () => zlib.createInflate(),
-  br: () => zlib.createBrotliDecompress(),
-}
-
-function headerValue(v: string | string[] | undefined): string | null {
-  return v === undefined ? null : Array.isArray(v) ? v[0] : v
 }
 
 /** The tape of a response body (`reuse`: see JsonTape.parse); a body that is not JSON is a bad response. */
