@@ -51,16 +51,33 @@ export function concatBytes(...parts: Bytes[]): Bytes {
 
 /** Big-endian unsigned integer. */
 export function bytesToBigInt(bytes: Bytes): bigint {
-  const n = bytes.length
-  if (n <= 6) return n === 0 ? 0n : BigInt(bytesToSafeNumber(bytes))
+  return uintAt(bytes, 0, bytes.length)
+}
+
+/**
+ * A view of the last buffer `uintAt` read (consecutive reads are mostly fields of one message): one
+ * DataView per buffer, not per integer. It keeps that one buffer alive until another is read.
+ */
+let lastView: DataView | undefined
+
+/** The big-endian unsigned integer in `buf[start, end)`, read in place. */
+export function uintAt(buf: Bytes, start: number, end: number): bigint {
+  const n = end - start
+  if (n <= 6) {
+    let v = 0
+    for (let i = start; i < end; i++) v = v * 256 + buf[i]
+    return BigInt(v)
+  }
   // 64 bits at a time: about twice as fast as parsing a hex string (r, s, values, fees).
-  const view = new DataView(bytes.buffer, bytes.byteOffset, n)
+  if (lastView?.buffer !== buf.buffer) lastView = new DataView(buf.buffer)
+  const view = lastView
+  const base = buf.byteOffset
   const head = n & 7
   // The leading bytes that do not fill 64 bits; 7 of them would not fit a double exactly.
   let first = 0
-  for (let i = head === 7 ? 1 : 0; i < head; i++) first = first * 256 + bytes[i]
-  let value = head === 7 ? (BigInt(bytes[0]) << 48n) | BigInt(first) : BigInt(first)
-  for (let i = head; i < n; i += 8) value = (value << 64n) | view.getBigUint64(i)
+  for (let i = head === 7 ? 1 : 0; i < head; i++) first = first * 256 + buf[start + i]
+  let value = head === 7 ? (BigInt(buf[start]) << 48n) | BigInt(first) : BigInt(first)
+  for (let i = start + head; i < end; i += 8) value = (value << 64n) | view.getBigUint64(base + i)
   return value
 }
 

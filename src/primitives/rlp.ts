@@ -8,7 +8,7 @@
  * payloads, leading zeros in a length) are rejected: consensus objects have exactly one encoding.
  */
 import { DecodeError } from '../errors.js'
-import { type Bytes, bytesToBigInt, bytesToNumber, bigIntToBytes } from './bytes.js'
+import { type Bytes, bytesToNumber, bigIntToBytes, uintAt } from './bytes.js'
 
 export interface RlpItem {
   /** True for a list, false for a byte string. */
@@ -111,35 +111,43 @@ export function rawOf(buf: Bytes, item: RlpItem): Bytes {
   return buf.subarray(item.offset, item.end)
 }
 
-/** A string of exactly `size` bytes (hashes, addresses, blooms). */
-export function fixedOf(buf: Bytes, item: RlpItem, size: number, what: string): Bytes {
-  const s = stringOf(buf, item)
-  if (s.length !== size) fail('RLP_WRONG_SIZE', `${what} must be ${size} bytes, got ${s.length}`)
-  return s
+/** Checks that the item is a string of exactly `size` bytes, without taking it out (nothing allocated). */
+export function checkFixed(item: RlpItem, size: number, what: string): void {
+  if (item.list) fail('RLP_EXPECTED_STRING', 'expected a string, found a list')
+  if (item.end - item.start !== size) fail('RLP_WRONG_SIZE', `${what} must be ${size} bytes, got ${item.end - item.start}`)
 }
 
-function canonicalInt(s: Bytes, what: string, maxBytes: number): Bytes {
-  if (s.length > 0 && s[0] === 0) fail('RLP_LEADING_ZERO', `${what} has leading zero bytes`)
-  if (s.length > maxBytes) fail('RLP_INT_OVERFLOW', `${what} exceeds ${maxBytes * 8} bits`)
-  return s
+/** A string of exactly `size` bytes (hashes, addresses, blooms). */
+export function fixedOf(buf: Bytes, item: RlpItem, size: number, what: string): Bytes {
+  checkFixed(item, size, what)
+  return buf.subarray(item.start, item.end)
+}
+
+/** Checks that the item is a canonical unsigned integer of at most `maxBytes` bytes (nothing allocated). */
+export function checkUint(buf: Bytes, item: RlpItem, what: string, maxBytes = 32): void {
+  if (item.list) fail('RLP_EXPECTED_STRING', 'expected a string, found a list')
+  const length = item.end - item.start
+  if (length > 0 && buf[item.start] === 0) fail('RLP_LEADING_ZERO', `${what} has leading zero bytes`)
+  if (length > maxBytes) fail('RLP_INT_OVERFLOW', `${what} exceeds ${maxBytes * 8} bits`)
 }
 
 /** The big-endian bytes of a canonical unsigned integer of at most `maxBytes` bytes (zero-copy). */
 export function uintBytesOf(buf: Bytes, item: RlpItem, what: string, maxBytes = 32): Bytes {
-  return canonicalInt(stringOf(buf, item), what, maxBytes)
+  checkUint(buf, item, what, maxBytes)
+  return buf.subarray(item.start, item.end)
 }
 
-/** Unsigned integer of at most `maxBytes` bytes (8 = uint64, 32 = uint256), canonical. */
+/** Unsigned integer of at most `maxBytes` bytes (8 = uint64, 32 = uint256), canonical; read in place. */
 export function bigIntOf(buf: Bytes, item: RlpItem, what: string, maxBytes = 32): bigint {
-  return bytesToBigInt(canonicalInt(stringOf(buf, item), what, maxBytes))
+  checkUint(buf, item, what, maxBytes)
+  return uintAt(buf, item.start, item.end)
 }
 
 /** Unsigned integer that fits a JS number (block numbers, counts). */
 export function numberOf(buf: Bytes, item: RlpItem, what: string): number {
-  const s = canonicalInt(stringOf(buf, item), what, 8)
-  if (s.length > 7) fail('RLP_INT_OVERFLOW', `${what} exceeds 2^53`)
-  const n = bytesToNumber(s)
-  return n
+  checkUint(buf, item, what, 8)
+  if (item.end - item.start > 7) fail('RLP_INT_OVERFLOW', `${what} exceeds 2^53`)
+  return bytesToNumber(buf.subarray(item.start, item.end))
 }
 
 // ---------------------------------------------------------------------------------------------

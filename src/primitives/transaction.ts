@@ -10,6 +10,8 @@ import { keccak256 } from './keccak.js'
 import { recoverAddress } from './secp256k1.js'
 import {
   bigIntOf,
+  checkFixed,
+  checkUint,
   decodeItem,
   encode,
   encodeListOfEncoded,
@@ -158,9 +160,9 @@ function accessListStats(buf: Bytes, item: RlpItem): AccessListStats {
   for (const entry of listItems(buf, item)) {
     const parts = listItems(buf, entry, 2)
     if (parts.length !== 2) throw new DecodeError('TX_BAD_ACCESS_LIST', 'access list entry must be [address, keys]')
-    fixedOf(buf, parts[0], 20, 'access list address')
+    checkFixed(parts[0], 20, 'access list address')
     const keys = listItems(buf, parts[1])
-    for (const key of keys) fixedOf(buf, key, 32, 'access list storage key')
+    for (const key of keys) checkFixed(key, 32, 'access list storage key')
     addresses++
     storageKeys += keys.length
   }
@@ -173,12 +175,12 @@ function authorizationCount(buf: Bytes, item: RlpItem): number {
     // [chainId, address, nonce, yParity, r, s]
     const f = listItems(buf, a, 6)
     if (f.length !== 6) throw new DecodeError('TX_BAD_AUTHORIZATION', 'authorization must have 6 fields')
-    bigIntOf(buf, f[0], 'authorization chainId')
-    fixedOf(buf, f[1], 20, 'authorization address')
-    bigIntOf(buf, f[2], 'authorization nonce', 8)
-    bigIntOf(buf, f[3], 'authorization yParity', 1)
-    bigIntOf(buf, f[4], 'authorization r')
-    bigIntOf(buf, f[5], 'authorization s')
+    checkUint(buf, f[0], 'authorization chainId')
+    checkFixed(f[1], 20, 'authorization address')
+    checkUint(buf, f[2], 'authorization nonce', 8)
+    checkUint(buf, f[3], 'authorization yParity', 1)
+    checkUint(buf, f[4], 'authorization r')
+    checkUint(buf, f[5], 'authorization s')
   }
   return auths.length
 }
@@ -202,10 +204,13 @@ export function decodeTransaction(type: number, envelope: Bytes): DecodedTransac
     throw new DecodeError('TX_WRONG_FIELD_COUNT', `type ${type} transaction has ${f.length} fields, expected ${expected}`)
   }
   const u = (i: number, what: string, max = 32) => bigIntOf(payload, f[i], what, max)
-  const sig = (i: number) => ({ v: u(i, 'v'), rBytes: uintBytesOf(payload, f[i + 1], 'r'), sBytes: uintBytesOf(payload, f[i + 2], 's') })
+  // The signature is the last three fields of every type.
+  const sigAt = expected - 3
+  const v = u(sigAt, 'v')
+  const rBytes = uintBytesOf(payload, f[sigAt + 1], 'r')
+  const sBytes = uintBytesOf(payload, f[sigAt + 2], 's')
   if (type === TxType.Legacy) {
-    const s = sig(6)
-    const chainId = s.v >= 35n ? (s.v - 35n) / 2n : undefined
+    const chainId = v >= 35n ? (v - 35n) / 2n : undefined
     return {
       type,
       chainId,
@@ -223,14 +228,15 @@ export function decodeTransaction(type: number, envelope: Bytes): DecodedTransac
       blobVersionedHashes: undefined,
       authorizationListItem: undefined,
       authorizationCount: 0,
-      ...s,
+      v,
+      rBytes,
+      sBytes,
       payload,
       fields: f,
     }
   }
   const dynamic = type >= TxType.DynamicFee
   const base = dynamic ? 1 : 0 // dynamic-fee types carry two fee fields where type 1 has gasPrice
-  const sigAt = expected - 3
   return {
     type,
     chainId: u(0, 'chainId'),
@@ -249,7 +255,9 @@ export function decodeTransaction(type: number, envelope: Bytes): DecodedTransac
       type === TxType.Blob ? listItems(payload, f[10]).map((h) => fixedOf(payload, h, 32, 'blob versioned hash')) : undefined,
     authorizationListItem: type === TxType.SetCode ? f[9] : undefined,
     authorizationCount: type === TxType.SetCode ? authorizationCount(payload, f[9]) : 0,
-    ...sig(sigAt),
+    v,
+    rBytes,
+    sBytes,
     payload,
     fields: f,
   }

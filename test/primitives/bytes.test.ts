@@ -13,6 +13,16 @@ describe('bytesToBigInt', () => {
     }
   })
 
+  it('reads views that start inside their ArrayBuffer, alternating between buffers (uintAt keeps one DataView)', () => {
+    const a = new Uint8Array(new ArrayBuffer(80), 5, 70).map((_, i) => (i * 31 + 1) & 0xff)
+    const b = new Uint8Array(new ArrayBuffer(80), 11, 60).map((_, i) => (i * 97 + 3) & 0xff)
+    for (let length = 7; length <= 40; length++) {
+      for (const bytes of [a.subarray(2, 2 + length), b.subarray(1, 1 + length), a.subarray(9, 9 + length)]) {
+        expect(bytesToBigInt(bytes)).toBe(BigInt(bytesToHex(bytes)))
+      }
+    }
+  })
+
   it('round-trips with bigIntToBytes at the edges of its 64-bit steps', () => {
     for (const v of [0n, 1n, 2n ** 48n - 1n, 2n ** 48n, 2n ** 64n - 1n, 2n ** 64n, 2n ** 255n + 12345n, 2n ** 256n - 1n]) {
       expect(bytesToBigInt(bigIntToBytes(v))).toBe(v)
