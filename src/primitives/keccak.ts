@@ -36,10 +36,24 @@ function digestOf(length: number): Bytes {
   return heap.slice(out, out + 32)
 }
 
-export function keccak256(data: Bytes): Bytes {
+/** Hashes `data` in the instance's memory; returns where the digest lies in `heap`. */
+function hashInPlace(data: Bytes): number {
   reserve(data.length)
   heap.set(data, DATA_OFFSET)
-  return digestOf(data.length)
+  const digest = DATA_OFFSET + data.length
+  hash(DATA_OFFSET, data.length, digest)
+  return digest
+}
+
+export function keccak256(data: Bytes): Bytes {
+  const digest = hashInPlace(data)
+  return heap.slice(digest, digest + 32)
+}
+
+/** keccak-256 written into `out` (32 bytes from `at`): no digest array for callers that only read it. */
+export function keccak256Into(data: Bytes, out: Bytes, at = 0): void {
+  const digest = hashInPlace(data)
+  for (let i = 0; i < 32; i++) out[at + i] = heap[digest + i]
 }
 
 /** keccak-256 over several parts without concatenating them first. */

@@ -8,7 +8,7 @@
  */
 import { DecodeError } from '../errors.js'
 import { type Bytes, equalBytes } from './bytes.js'
-import { keccak256 } from './keccak.js'
+import { keccak256Into } from './keccak.js'
 import {
   bigIntOf,
   decodeItem,
@@ -26,9 +26,13 @@ export const BLOOM_BYTES = 256
 
 export type ReceiptEncoding = 'eth68' | 'eth69'
 
+/** Where `bloomBitsOf` reads each digest (no array per entry). */
+const digest = new Uint8Array(32)
+
 /** The three bloom bit positions of one entry (address or topic): 11-bit slices of keccak(entry). */
 function bloomBitsOf(entry: Bytes): number {
-  const h = keccak256(entry)
+  keccak256Into(entry, digest)
+  const h = digest
   return (((h[0] << 8) | h[1]) & 2047) + (((h[2] << 8) | h[3]) & 2047) * 2048 + (((h[4] << 8) | h[5]) & 2047) * 4_194_304
 }
 

@@ -1,7 +1,7 @@
 import { createKeccak } from 'hash-wasm'
 import { describe, expect, it } from 'vitest'
 import { bytesToHex, hexToBytes } from '../../src/primitives/bytes.js'
-import { EMPTY_LIST_HASH, EMPTY_TRIE_ROOT, keccak256, keccak256Parts } from '../../src/primitives/keccak.js'
+import { EMPTY_LIST_HASH, EMPTY_TRIE_ROOT, keccak256, keccak256Into, keccak256Parts } from '../../src/primitives/keccak.js'
 
 // An independent implementation (hash-wasm's C build) as the reference.
 const reference = await createKeccak(256)
@@ -53,6 +53,16 @@ describe('keccak256 (generated WebAssembly)', () => {
     expect(a).toEqual(copy)
     expect(a.byteOffset).toBe(0)
     expect(a.buffer.byteLength).toBe(32)
+  })
+
+  it('keccak256Into writes the digest at the given offset and nothing else', () => {
+    for (const length of [0, 20, 32, 136, 137, 70_000]) {
+      const data = pattern(length, 5)
+      const out = new Uint8Array(40).fill(0xee)
+      keccak256Into(data, out, 5)
+      expect(bytesToHex(out.subarray(5, 37)).slice(2)).toBe(expected(data))
+      expect([...out.subarray(0, 5), ...out.subarray(37)].every((b) => b === 0xee)).toBe(true)
+    }
   })
 
   it('keccak256Parts equals the hash of the concatenation', () => {
