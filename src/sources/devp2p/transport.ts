@@ -22,7 +22,7 @@ import { decodeTree, encode, type RlpTree } from '../../primitives/rlp.js'
 import { devp2pError, Devp2pErrorCode } from './errors.js'
 import { useFastMac } from './mac.js'
 import { protocolLength, type EthVersion } from './messages.js'
-import { snappyCompress, snappyDecompress } from './snappy.js'
+import { snappyCompress, snappyDecompress, snappyMaxCompressedLength } from './snappy.js'
 import { EthWire, type EthWireConfig } from './wire.js'
 
 /** The eth protocol's message size limit (geth `maxMessageSize`), after decompression. */
@@ -59,11 +59,6 @@ export function nodeIdOf(privateKey: Bytes): Bytes {
   const ecdh = createECDH('secp256k1')
   ecdh.setPrivateKey(privateKey)
   return new Uint8Array(ecdh.getPublicKey()).subarray(1)
-}
-
-/** Maximum snappy output for an input of n bytes (snappy's MaxCompressedLength). */
-function maxCompressedLength(n: number): number {
-  return 32 + n + Math.floor(n / 6)
 }
 
 export interface ConnectionConfig {
@@ -260,7 +255,7 @@ export class RlpxConnection extends Peer {
   override _handleHeader(): void {
     super._handleHeader()
     // _nextPacketSize now holds the padded frame body size plus its 16-byte MAC.
-    const limit = maxCompressedLength(this.config.maxMessageBytes) + 64
+    const limit = snappyMaxCompressedLength(this.config.maxMessageBytes) + 64
     if (this._state === 'Body' && this._nextPacketSize > limit) {
       throw devp2pError(Devp2pErrorCode.MessageTooLarge, `frame of ${this._nextPacketSize} bytes exceeds ${limit}`, { frameBytes: this._nextPacketSize })
     }
