@@ -5,6 +5,7 @@
  * several kinds of misbehaviour.
  */
 import { readFileSync } from 'node:fs'
+import type { Socket } from 'node:net'
 import { hexToBytes, type Bytes } from '../../src/primitives/bytes.js'
 import { BlockHeader } from '../../src/primitives/header.js'
 import { decodeItem, encode, Encoded, encodeListOfEncoded, listItems, rawOf } from '../../src/primitives/rlp.js'
@@ -48,7 +49,7 @@ export function testChain(): TestChain {
   return cached
 }
 
-export type Misbehavior = 'silent' | 'garbage' | 'wrong-bodies' | 'wrong-receipts' | 'disconnect' | 'oversized' | 'too-many-items'
+export type Misbehavior = 'silent' | 'garbage' | 'bad-mac' | 'wrong-bodies' | 'wrong-receipts' | 'disconnect' | 'oversized' | 'too-many-items'
 
 /** Truncated RLP: a long list that claims 64 payload bytes and has one. */
 const GARBAGE = Uint8Array.of(0xf8, 0x40, 0x01)
@@ -97,6 +98,22 @@ function misbehaving(mode: Misbehavior, chain: MemoryChain): Partial<EthRequestH
       return forEveryKind((kind, ctx) => {
         ctx.wire.sendMessage(REQUEST_CODES[kind].response, GARBAGE)
         return undefined
+      })
+    case 'bad-mac':
+      // An (empty) answer whose frame body has one bit flipped on the way out: its MAC fails.
+      return forEveryKind((_kind, ctx) => {
+        const socket = (ctx.wire.conn as unknown as { _socket: Socket })._socket
+        const write = socket.write
+        let writes = 0
+        socket.write = ((chunk: Uint8Array) => {
+          // Header, then body: flip the body's first bit.
+          if (++writes < 2) return write.call(socket, chunk)
+          socket.write = write
+          const flipped = Uint8Array.from(chunk)
+          flipped[0] ^= 1
+          return write.call(socket, flipped)
+        }) as typeof socket.write
+        return []
       })
     case 'oversized':
       return forEveryKind((kind, ctx) => {

@@ -94,8 +94,14 @@ export function defaultRebuildThreads(): number {
 }
 
 /**
+ * Responses below this size (a few headers, e.g. the genesis header a devp2p sync asks JSON-RPC for)
+ * are rebuilt on the calling thread: a worker would cost more to start (~60 ms of CPU) and to reach.
+ */
+const INLINE_REBUILD_BYTES = 16 * 1024
+
+/**
  * Rebuilds block batches on `threads` worker threads (0: on the calling thread), shared by the
- * endpoints of a pool. The threads start with the first batch.
+ * endpoints of a pool. The threads start with the first batch too large to rebuild inline.
  */
 export class BlockRebuilder {
   private workers: WorkerPool | undefined
@@ -111,7 +117,7 @@ export class BlockRebuilder {
    * made a round trip to a worker) for the endpoint to handle.
    */
   async rebuild(raw: RawResponse, req: BlockBatchRequest): Promise<{ blocks: RawBlock[]; last: RebuiltBatch['last'] } | { declined: RawResponse }> {
-    if (this.threads === 0 || this.closed) {
+    if (this.threads === 0 || this.closed || raw.bytes.length < INLINE_REBUILD_BYTES) {
       const rebuilt = rebuildBlockBatch(raw, req)
       return rebuilt ? { blocks: blocksFromMarks(rebuilt.bytes, rebuilt.marks), last: rebuilt.last } : { declined: raw }
     }

@@ -65,6 +65,7 @@ async function fetchEverything(pool: Devp2pPool, badPeer: Devp2pPeer): Promise<F
 
 const BANNED: Array<[Misbehavior, string, RequestKind]> = [
   ['garbage', Devp2pErrorCode.InvalidMessage, 'headers'],
+  ['bad-mac', Devp2pErrorCode.InvalidMessage, 'headers'],
   ['oversized', Devp2pErrorCode.MessageTooLarge, 'headers'],
   ['too-many-items', Devp2pErrorCode.ProtocolViolation, 'headers'],
   ['wrong-bodies', 'invalid', 'bodies'],

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import { MAC } from '@ethereumjs/devp2p'
 import { RLP } from '@ethereumjs/rlp'
-import { compress } from 'snappyjs'
+import { compress, uncompress } from 'snappyjs'
 import { describe, expect, it } from 'vitest'
 import { DecodeError, SourceError } from '../../../src/errors.js'
 import { bytesToHex, hexToBytes, utf8ToBytes } from '../../../src/primitives/bytes.js'
@@ -28,7 +28,7 @@ import {
 } from '../../../src/sources/devp2p/messages.js'
 import { FrameMac } from '../../../src/sources/devp2p/mac.js'
 import { DEFAULT_RATE_SETTINGS, RateTracker, RateTrackers } from '../../../src/sources/devp2p/rate.js'
-import { snappyDecompress, snappyDeclaredLength } from '../../../src/sources/devp2p/snappy.js'
+import { snappyCompress, snappyCompressInto, snappyDecompress, snappyDeclaredLength, snappyMaxCompressedLength } from '../../../src/sources/devp2p/snappy.js'
 import { testChain } from '../../helpers/devp2p-server.js'
 
 const h32 = (b: number) => new Uint8Array(32).fill(b)
@@ -132,18 +132,50 @@ describe('bounded snappy', () => {
   })
 })
 
+/** Inputs that exercise every literal length form, copy length and offset form, and several 64 KiB fragments. */
+function snappyInputs(): Uint8Array[] {
+  let seed = 1
+  const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) & 0xff
+  return [0, 1, 15, 16, 17, 59, 60, 61, 255, 256, 4099, 65_536, 70_000, 300_000].flatMap((n) => [
+    new Uint8Array(n).map(random), // incompressible: literals of every length form
+    new Uint8Array(n).map((_, i) => (i % 97 < 40 ? random() : i % 7)), // hash-like runs between repeats
+    new Uint8Array(n).map((_, i) => (i % 3000 < 2500 ? random() : (i * 13) & 0xff)), // repeats 3000 bytes back: 2-byte offsets
+    new Uint8Array(n).fill(9), // one overlapping copy after another
+  ])
+}
+
+describe('snappy compression', () => {
+  it('round-trips through snappyjs and the strict decompressor, in all at most 1 % larger than snappyjs', () => {
+    let ours = 0
+    let theirs = 0
+    for (const data of snappyInputs()) {
+      const packed = snappyCompress(data)
+      ours += packed.length
+      theirs += compress(data).length
+      expect(packed.length).toBeLessThanOrEqual(snappyMaxCompressedLength(data.length))
+      expect(snappyDeclaredLength(packed)).toBe(data.length)
+      expect(snappyDecompress(packed, data.length)).toEqual(data)
+      expect(new Uint8Array(uncompress(packed))).toEqual(data)
+    }
+    expect(ours).toBeLessThanOrEqual(theirs * 1.01)
+  })
+
+  it('reads an input at an offset in its buffer and writes after a given position', () => {
+    const backing = new Uint8Array(10_000).map((_, i) => (i * 31) % 251)
+    const data = backing.subarray(123, 9_000)
+    const out = new Uint8Array(5 + snappyMaxCompressedLength(data.length)).fill(0xee)
+    const end = snappyCompressInto(data, out, 5)
+    expect(out.subarray(0, 5)).toEqual(new Uint8Array(5).fill(0xee))
+    expect(out.subarray(5, end)).toEqual(snappyCompress(data))
+    expect(snappyDecompress(out.subarray(5, end), data.length)).toEqual(data)
+  })
+})
+
 describe('snappy decompression', () => {
   const invalid = expect.objectContaining({ code: Devp2pErrorCode.InvalidMessage })
 
   it('decodes what snappyjs compresses: long and short literals, every copy length, up to several 64 KiB blocks', () => {
-    let seed = 1
-    const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) & 0xff
-    const inputs = [0, 1, 59, 60, 61, 255, 256, 65_536, 70_000, 300_000].flatMap((n) => [
-      new Uint8Array(n).map(random), // incompressible: literals of every length form
-      new Uint8Array(n).map((_, i) => (i % 97 < 40 ? random() : i % 7)), // hash-like runs between repeats
-      new Uint8Array(n).fill(9), // one overlapping copy after another
-    ])
-    for (const data of inputs) expect(snappyDecompress(compress(data), data.length)).toEqual(data)
+    for (const data of snappyInputs()) expect(snappyDecompress(compress(data), data.length)).toEqual(data)
   })
 
   it('handles the copy forms snappyjs does not emit (2-byte and 4-byte offsets) and overlapping copies', () => {

@@ -117,6 +117,15 @@ describe('BlockRebuilder', () => {
     expect('blocks' in got && hex(got.blocks)).toEqual(want.slice(0, 1))
   })
 
+  it('a small response (a few headers) is rebuilt on the calling thread, no worker started for it', async () => {
+    // Workers that cannot start: the small batch succeeds only if it never goes to one.
+    const rebuilder = new BlockRebuilder(1, { resourceLimits: { maxOldGenerationSizeMb: 1, maxYoungGenerationSizeMb: 1 } })
+    rebuilders.push(rebuilder)
+    const genesis = blocks.find((b) => JSON.stringify(b).length < 16 * 1024)!
+    const got = await rebuilder.rebuild(response([genesis]), request([Number(genesis.number)]))
+    expect('blocks' in got && hex(got.blocks)).toEqual([want[blocks.indexOf(genesis)]])
+  })
+
   it('a worker that dies (here: cannot even start in its heap limit) is our failure: retryable, not blamed on the endpoint', async () => {
     const rebuilder = new BlockRebuilder(1, { resourceLimits: { maxOldGenerationSizeMb: 1, maxYoungGenerationSizeMb: 1 } })
     rebuilders.push(rebuilder)

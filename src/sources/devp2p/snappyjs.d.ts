@@ -1,3 +1,0 @@
-declare module 'snappyjs' {
-  export function compress(uncompressed: Uint8Array): Uint8Array
-}
