@@ -168,6 +168,8 @@ class Connection {
     this.socket.ref()
     return new Promise<HttpResponse>((resolve, reject) => {
       if (opts.signal.aborted) return reject(opts.signal.reason)
+      // Closed (or half-closed by the server) while idle, its 'close' not handled yet: nothing was sent.
+      if (this.socket.destroyed || !this.socket.writable) return reject(new ClosedEarly('connection closed while idle'))
       const onAbort = () => {
         this.socket.destroy()
         this.settle(undefined, opts.signal.reason)
@@ -177,7 +179,11 @@ class Connection {
       this.reusable = false
       this.mode = BodyMode.Head
       this.filled = 0
-      this.socket.write(request)
+      this.socket.write(request, (err) => {
+        if (!err) return
+        this.socket.destroy()
+        this.fail(err)
+      })
     })
   }
 

@@ -140,6 +140,19 @@ describe('HttpClient', () => {
     expect(connections()).toBe(2)
   })
 
+  it('a server that hangs up right after each answer: every request still succeeds, on a new connection', async () => {
+    const { url, connections } = await scripted((socket) => {
+      socket.end(answer('{"ok":1}'))
+    })
+    const c = client(url)
+    for (let i = 0; i < 4; i++) {
+      expect((await post(c)).body.toString()).toBe('{"ok":1}')
+      // Back-to-back and after a pause: the hang-up is either seen by then or found when sending.
+      if (i % 2) await sleep(20)
+    }
+    expect(connections()).toBeGreaterThanOrEqual(4)
+  })
+
   it('a connection closed half-way through an answer is an error, not a retry', async () => {
     const { url, connections } = await scripted((socket) => {
       socket.end('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{"res')
