@@ -17,6 +17,7 @@ import { Buffer } from 'node:buffer'
 import net, { type Socket } from 'node:net'
 import tls from 'node:tls'
 import zlib from 'node:zlib'
+import { ConfigError } from '../../errors.js'
 import { badResponse, RpcError, RpcErrorCode } from './errors.js'
 
 export interface HttpResponse {
@@ -40,6 +41,8 @@ const MAX_LINE_BYTES = 4 * 1024
 /** Idle connections close after this long: servers drop theirs after ~5 s (Node) and a request must not race that. */
 const IDLE_MS = 4_000
 
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 const CRLF = Buffer.from('\r\n')
 const HEAD_END = Buffer.from('\r\n\r\n')
 
@@ -63,7 +66,11 @@ export class HttpClient {
   ) {
     const lines = [`POST ${url.pathname}${url.search} HTTP/1.1`, `host: ${url.host}`]
     if (url.username) lines.push(`authorization: Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`)
-    for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`)
+    for (const [name, value] of Object.entries(headers)) {
+      // A line break in a configured header would end the header section early (request splitting).
+      if (!HEADER_NAME.test(name) || /[\r\n\0]/.test(value)) throw new ConfigError('RPC_HEADER_INVALID', `HTTP header ${JSON.stringify(name)} has a name or value HTTP does not allow`)
+      lines.push(`${name}: ${value}`)
+    }
     this.requestHead = lines.join('\r\n')
   }
 

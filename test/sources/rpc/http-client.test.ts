@@ -10,6 +10,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { gzipSync } from 'node:zlib'
 import { afterEach, describe, expect, it } from 'vitest'
+import { ConfigError } from '../../../src/errors.js'
 import { RpcError, RpcErrorCode } from '../../../src/sources/rpc/errors.js'
 import { HttpClient } from '../../../src/sources/rpc/http-client.js'
 
@@ -226,6 +227,15 @@ describe('HttpClient', () => {
     await sleep(20)
     controller.abort(new Error('stop'))
     await expect(p).rejects.toThrow('stop')
+  })
+
+  it('refuses configured headers that would break the request (a line break, a bad name) before connecting', () => {
+    const url = new URL('http://127.0.0.1:1/')
+    const bad: Array<Record<string, string>> = [{ 'x-api-key': 'k\r\nhost: evil' }, { 'bad name': 'v' }, { 'x-a': 'v\n' }]
+    for (const headers of bad) {
+      expect(() => new HttpClient(url, headers)).toThrow(ConfigError)
+    }
+    expect(() => new HttpClient(url, { 'x-api-key': 'abc 123;=' })).not.toThrow()
   })
 
   it('works over TLS (a private CA), keep-alive included', async () => {
