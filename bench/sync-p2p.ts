@@ -5,9 +5,12 @@
  * Target (issue 7): >= 0.9x min(raw serve rate, bench:validate rate x validation workers). The
  * validate rate is measured in the same run on the same blocks (bench/stages/validate-chain.ts, one
  * thread, eth/69 receipts as the replay peers serve them); the workers are the syncer's validation
- * threads (`--workers`, default the syncer's own default: cores - 1, at least 1).
+ * threads (`--workers`, default the syncer's own default: cores - 1, at least 1). `--steady` also
+ * syncs to N/2 in each round and reports the rate of the second half (N/2 over the extra active
+ * time), where the one-off start-up (V8's compilation, pipeline fill and drain) cancels out; the
+ * validate term is a warmed-up rate too.
  *
- *   npm run bench:sync-p2p [-- --blocks 1500 --peers 1,4 --store lmdb --repeat 1 --profile
+ *   npm run bench:sync-p2p [-- --blocks 1500 --peers 1,4 --store lmdb --repeat 1 --profile --steady
  *                             --syncer "<command with {genesis} {store} {to}; peers in EVM_SYNCER_PEER>"]
  */
 import { execFileSync } from 'node:child_process'
@@ -33,6 +36,7 @@ const { values } = parseArgs({
     workers: { type: 'string', default: String(Math.max(1, availableParallelism() - 1)) },
     repeat: { type: 'string', default: '1' },
     profile: { type: 'boolean', default: false },
+    steady: { type: 'boolean', default: false },
     out: { type: 'string' },
   },
 })
@@ -46,19 +50,22 @@ const store = values.store as StoreKind
 
 const syncerSkipped = syncerUnavailable(values.syncer)
 if (syncerSkipped) log(`evm-syncer not measured: ${syncerSkipped}`)
-const syncerFor = (peers: number, profileDir?: string) =>
-  syncer(values.syncer, store, { label: `evm-syncer p2p peers=${peers}${profileDir ? ' (profiled)' : ''}`, env: { EVM_SYNCER_PEER: '{peers}' }, profileDir })
+const syncerFor = (peers: number, profileDir?: string, suffix = '') =>
+  syncer(values.syncer, store, { label: `evm-syncer p2p peers=${peers}${suffix}${profileDir ? ' (profiled)' : ''}`, env: { EVM_SYNCER_PEER: '{peers}' }, profileDir })
+/** `--steady`: each round also syncs to half the range; the difference is the rate once start-up (warm-up, pipeline fill) is paid. */
+const half = Math.floor(to / 2)
 
 const replay = await startP2pReplay(params, to, Math.max(...peerCounts), { receipts: true })
-const rows: Array<{ peers: number; loop: RunResult[]; syncer: RunResult[] }> = peerCounts.map((peers) => ({ peers, loop: [], syncer: [] }))
+const rows: Array<{ peers: number; loop: RunResult[]; syncer: RunResult[]; half: RunResult[] }> = peerCounts.map((peers) => ({ peers, loop: [], syncer: [], half: [] }))
 let profile: ProfileSummary | undefined
 try {
   for (let round = 1; round <= repeat; round++) {
     for (const row of rows) {
-      const specs: Array<[RunResult[], ClientSpec]> = [[row.loop, { ...p2pLoop(chunk, lanes), name: `p2p loop peers=${row.peers}` }]]
-      if (!syncerSkipped) specs.push([row.syncer, syncerFor(row.peers)])
-      for (const [into, spec] of specs) {
-        const r = await runClient(spec, replay.target(row.peers), { from: 1, to })
+      const specs: Array<[RunResult[], ClientSpec, number]> = [[row.loop, { ...p2pLoop(chunk, lanes), name: `p2p loop peers=${row.peers}` }, to]]
+      if (!syncerSkipped) specs.push([row.syncer, syncerFor(row.peers), to])
+      if (!syncerSkipped && values.steady) specs.push([row.half, syncerFor(row.peers, undefined, ` to ${half}`), half])
+      for (const [into, spec, upTo] of specs) {
+        const r = await runClient(spec, replay.target(row.peers), { from: 1, to: upTo })
         log(`${repeat > 1 ? `round ${round}: ` : ''}${r.name}: ${r.ok ? `${r.blocksPerSec} blocks/s, ${r.activeSeconds} s, ${r.peakRssMiB} MiB` : `FAILED ${r.error}`}`)
         into.push(r)
       }
@@ -86,6 +93,9 @@ const comparisons = rows.map((row) => {
   const raw = best(row.loop)
   const ours = best(row.syncer)
   const bound = raw ? Math.min(raw.blocksPerSec, validatePerThread * workers) : undefined
+  const halfRun = best(row.half)
+  // Blocks half+1..to over the extra active time they took: start-up is in both runs and cancels.
+  const steady = ours && halfRun && ours.activeSeconds > halfRun.activeSeconds ? Math.round((10 * (to - half)) / (ours.activeSeconds - halfRun.activeSeconds)) / 10 : undefined
   return {
     peers: row.peers,
     rawServeRate: raw?.blocksPerSec,
@@ -94,9 +104,10 @@ const comparisons = rows.map((row) => {
     syncer: ours?.blocksPerSec,
     xRawServeRate: raw && ours ? round2(ours.blocksPerSec / raw.blocksPerSec) : undefined,
     xTargetBound: bound && ours ? round2(ours.blocksPerSec / bound) : undefined,
+    ...(steady !== undefined && bound ? { steadySyncer: steady, xTargetBoundSteady: round2(steady / bound) } : {}),
   }
 })
-const all = rows.flatMap((r) => [...r.loop, ...r.syncer])
+const all = rows.flatMap((r) => [...r.loop, ...r.syncer, ...r.half])
 const output = {
   bench: 'sync-p2p',
   at: new Date().toISOString(),
@@ -112,7 +123,8 @@ process.stderr.write(`\nbench:sync-p2p, blocks 0..${to}, best of ${repeat} round
 for (const c of comparisons) {
   process.stderr.write(
     `peers=${c.peers}: raw serve ${c.rawServeRate ?? '-'} blocks/s, validate ${validatePerThread} blocks/s x ${workers} worker(s); ` +
-      `evm-syncer ${c.syncer ?? '-'} blocks/s = ${c.xTargetBound ?? '-'}x min(raw, validate x workers) (target >= 0.9), ${c.xRawServeRate ?? '-'}x raw\n`,
+      `evm-syncer ${c.syncer ?? '-'} blocks/s = ${c.xTargetBound ?? '-'}x min(raw, validate x workers) (target >= 0.9), ${c.xRawServeRate ?? '-'}x raw\n` +
+      (c.steadySyncer === undefined ? '' : `  steady (blocks ${half + 1}..${to} over the extra time past a sync to ${half}): ${c.steadySyncer} blocks/s = ${c.xTargetBoundSteady}x min(raw, validate x workers)\n`),
   )
 }
 if (profile) process.stderr.write(`\n${profileTable(profile)}\n`)
