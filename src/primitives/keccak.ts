@@ -30,19 +30,18 @@ function reserve(bytes: number): void {
   heap = new Uint8Array(memory.buffer)
 }
 
-function digestOf(length: number): Bytes {
-  const out = DATA_OFFSET + length
-  hash(DATA_OFFSET, length, out)
-  return heap.slice(out, out + 32)
+/** Hashes the `length` input bytes at DATA_OFFSET; returns where the digest lies in `heap` (right after them). */
+function hashInput(length: number): number {
+  const digest = DATA_OFFSET + length
+  hash(DATA_OFFSET, length, digest)
+  return digest
 }
 
-/** Hashes `data` in the instance's memory; returns where the digest lies in `heap`. */
+/** Copies `data` into the instance's memory and hashes it; returns where the digest lies in `heap`. */
 function hashInPlace(data: Bytes): number {
   reserve(data.length)
   heap.set(data, DATA_OFFSET)
-  const digest = DATA_OFFSET + data.length
-  hash(DATA_OFFSET, data.length, digest)
-  return digest
+  return hashInput(data.length)
 }
 
 export function keccak256(data: Bytes): Bytes {
@@ -66,7 +65,8 @@ export function keccak256Parts(parts: readonly Bytes[]): Bytes {
     heap.set(p, pos)
     pos += p.length
   }
-  return digestOf(length)
+  const digest = hashInput(length)
+  return heap.slice(digest, digest + 32)
 }
 
 /** keccak256(rlp('')): the root of an empty trie. */
