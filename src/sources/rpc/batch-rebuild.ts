@@ -3,9 +3,10 @@
  * answered, every block there with its receipts, no uncles (or a batch of header-only answers).
  * Then tokenizing, matching and the whole rebuild need nothing but the bytes, so they can run on a
  * worker thread: the response's buffer is moved to the worker and the rebuilt blocks come back in
- * one moved buffer, leaving the main thread only HTTP. Anything else (an error or a null answer, a block with uncles, a malformed
- * field) is declined and handled by the endpoint on its own thread, where errors are reported and
- * ommers fetched: the batch is then tokenized again there, which only unusual answers pay.
+ * one moved buffer, leaving the main thread only HTTP. Anything else (an error or a null answer, a
+ * block with uncles, a malformed field) is declined and handled by the endpoint on its own thread,
+ * where errors are reported and ommers fetched: the batch is then tokenized again there, which only
+ * unusual answers pay.
  */
 import { availableParallelism } from 'node:os'
 import type { Bytes } from '../../primitives/bytes.js'
