@@ -262,7 +262,7 @@ export class BlockValidationPool<Context = ForkContext> {
     private readonly validator: TaskRef<RawBlock<Context>, BlockCheck> = BODY_AND_RECEIPTS_VALIDATOR as unknown as TaskRef<RawBlock<Context>, BlockCheck>,
     options: WorkerPoolOptions = {},
   ) {
-    this.pool = new WorkerPool(options)
+    this.pool = new WorkerPool({ preload: [VALIDATE_PACKED_BLOCKS, validator], ...options })
   }
 
   /** Results in the order of `blocks`. The caller keeps its byte arrays: they are copied into one buffer. */

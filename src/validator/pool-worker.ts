@@ -4,8 +4,8 @@
  * a task marks with `withTransfer`). A thrown error is reported as a reply; anything that kills the
  * thread is detected by the pool.
  */
-import { parentPort } from 'node:worker_threads'
-import { type WorkerErrorReply, importFunction, isWithTransfer, type WorkerReply, type WorkerRequest } from './pool.js'
+import { parentPort, workerData } from 'node:worker_threads'
+import { type WorkerErrorReply, importFunction, isWithTransfer, type WorkerReply, type WorkerRequest, type WorkerStartData } from './pool.js'
 
 function errorReply(id: number, err: unknown): WorkerErrorReply {
   if (!(err instanceof Error)) return { id, ok: false, error: { name: 'Error', message: String(err) } }
@@ -44,10 +44,13 @@ async function handle(req: WorkerRequest): Promise<void> {
 }
 
 // The pool hands over several tasks at once; they run one after another, in order (an async task
-// must not interleave with the next one).
-let previous: Promise<void> = Promise.resolve()
+// must not interleave with the next one), after the preloaded modules.
+const preload = (workerData as WorkerStartData | undefined)?.preload ?? []
+let previous: Promise<void> = Promise.all(preload.map((ref) => importFunction(ref))).then(() => undefined)
 port.on('message', (req: WorkerRequest) => {
   previous = previous.then(() => handle(req))
 })
 
+// A module that fails to load ends the thread before `ready`: the pool counts a failed start.
+await previous
 port.postMessage({ ready: true } satisfies WorkerReply)

@@ -1,2 +1,2 @@
-/** A worker entry that fails while loading, as a missing build or broken install would. */
+/** A module that fails while loading: a worker entry (as a missing build or broken install would), or a preloaded task module. */
 throw new Error('this worker cannot start')

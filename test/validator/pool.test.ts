@@ -29,6 +29,8 @@ const throwUncaught = taskRef<void, never>(TASKS, 'throwUncaught')
 const fail = taskRef<void, never>(TASKS, 'fail')
 const waitForFlag = taskRef<{ flag: SharedArrayBuffer }, string>(TASKS, 'waitForFlag')
 const markRan = taskRef<{ flag: SharedArrayBuffer }, string>(TASKS, 'markRan')
+const loadedAtTime = taskRef<void, number>(new URL('./pool-preload-tasks.ts', import.meta.url), 'loadedAtTime')
+const unloadable = taskRef<void, never>(new URL('./pool-broken-entry.ts', import.meta.url), 'never')
 
 /** Real blocks: the portal mainnet blocks with receipts, and the geth test chain (types 0-4, blobs). */
 function realBlocks(): RawBlock<ForkContext>[] {
@@ -217,6 +219,40 @@ describe('WorkerPool', () => {
       Atomics.notify(state, 0)
       expect(await running).toBe('released')
       expect((await queued).value).toBe(1)
+    } finally {
+      await pool.close()
+    }
+  })
+})
+
+describe('WorkerPool preload', () => {
+  /** When the worker loaded the preload-test module, and when the task asking for it was posted. */
+  async function loadedVersusAsked(pool: WorkerPool): Promise<{ loadedAt: number; askedAt: number }> {
+    try {
+      await pool.run(echo, { value: 0 }) // the worker is up
+      const askedAt = performance.timeOrigin + performance.now()
+      return { loadedAt: await pool.run(loadedAtTime, undefined), askedAt }
+    } finally {
+      await pool.close()
+    }
+  }
+
+  it('imports the preloaded task modules as a worker starts, before its first task', async () => {
+    const preloaded = await loadedVersusAsked(new WorkerPool({ size: 1, preload: [loadedAtTime] }))
+    expect(preloaded.loadedAt).toBeLessThan(preloaded.askedAt)
+    // Without preload the module loads when the first task for it arrives.
+    const lazy = await loadedVersusAsked(new WorkerPool({ size: 1 }))
+    expect(lazy.loadedAt).toBeGreaterThan(lazy.askedAt)
+  })
+
+  it('treats a preloaded module that fails to load as a start-up failure', async () => {
+    const pool = new WorkerPool({ size: 1, preload: [unloadable] })
+    try {
+      const errors: unknown[] = []
+      for (let i = 0; i < 4; i++) errors.push(await pool.run(echo, { value: i }).catch((e: unknown) => e))
+      expect(errors.every((e) => e instanceof WorkerPoolError && e.code === WorkerPoolErrorCode.Crashed)).toBe(true)
+      expect(pool.size).toBe(0)
+      expect(errors.at(-1)).toMatchObject({ retryable: false, message: expect.stringContaining('fail to start') })
     } finally {
       await pool.close()
     }
