@@ -6,7 +6,9 @@
  * validate rate is measured in the same run on the same blocks (bench/stages/validate-chain.ts, one
  * thread, eth/69 receipts as the replay peers serve them); the workers are the syncer's validation
  * threads (`--workers`, default the syncer's own default: cores - 1, at least 1); the validate rate is
- * measured before and after the syncs and the higher one counts. `--steady` also
+ * measured before and after the syncs and the higher one counts. Beside it (not part of the target),
+ * a cold validation pass: fresh workers validating these blocks once, with nothing else running (the
+ * sync's own start is cold too; the rest of its gap is sharing the cores). `--steady` also
  * syncs to N/2 in each round and reports the rate of the second half (N/2 over the extra active
  * time), where the one-off start-up (V8's compilation, pipeline fill and drain) cancels out; the
  * validate term is a warmed-up rate too.
@@ -56,16 +58,22 @@ const syncerFor = (peers: number, profileDir?: string, suffix = '') =>
 /** `--steady`: each round also syncs to half the range; the difference is the rate once start-up (warm-up, pipeline fill) is paid. */
 const half = Math.floor(to / 2)
 
-/** One thread's validation rate on these blocks, measured in a child process. */
-function validateRate(): number {
+/**
+ * Validation rates on these blocks, measured in a child process: one thread after a warm-up (the
+ * target's term), and one pass by `--workers` fresh workers (`cold`: what a sync of just these
+ * blocks could reach if nothing else ran; reported beside the target, not instead of it).
+ */
+function validateRates(): { warm: number; cold: number } {
   const chainArgs = ['--chain-head', values['chain-head'], '--txs', values.txs, '--seed', values.seed]
-  const args = ['--import', 'tsx', 'bench/stages/validate-chain.ts', '--cases', 'inline', '--blocks', String(to), '--rounds', '3', ...chainArgs]
+  const args = ['--import', 'tsx', 'bench/stages/validate-chain.ts', '--cases', 'inline,cold', '--workers', values.workers, '--blocks', String(to), '--rounds', '3', ...chainArgs]
   const out = execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
-  return (JSON.parse(out.trim().split('\n').pop()!) as { results: { inline: { blocksPerSec: number } } }).results.inline.blocksPerSec
+  const { results } = JSON.parse(out.trim().split('\n').pop()!) as { results: Record<'inline' | 'cold', { blocksPerSec: number }> }
+  return { warm: results.inline.blocksPerSec, cold: results.cold.blocksPerSec }
 }
 // Measured before and after the syncs; the higher counts, so a round disturbed by other work cannot
 // lower the bound and flatter the syncer's ratio.
-const validateBefore = validateRate()
+const ratesBefore = validateRates()
+const validateBefore = ratesBefore.warm
 const replay = await startP2pReplay(params, to, Math.max(...peerCounts), { receipts: true })
 const rows: Array<{ peers: number; loop: RunResult[]; syncer: RunResult[]; half: RunResult[] }> = peerCounts.map((peers) => ({ peers, loop: [], syncer: [], half: [] }))
 let profile: ProfileSummary | undefined
@@ -91,8 +99,10 @@ try {
 }
 
 const workers = Number(values.workers)
-const validateAfter = validateRate()
+const ratesAfter = validateRates()
+const validateAfter = ratesAfter.warm
 const validatePerThread = Math.max(validateBefore, validateAfter)
+const coldPass = Math.max(ratesBefore.cold, ratesAfter.cold)
 const round2 = (x: number) => Math.round(100 * x) / 100
 const comparisons = rows.map((row) => {
   const raw = best(row.loop)
@@ -110,6 +120,7 @@ const comparisons = rows.map((row) => {
     xRawServeRate: raw && ours ? round2(ours.blocksPerSec / raw.blocksPerSec) : undefined,
     xTargetBound: bound && ours ? round2(ours.blocksPerSec / bound) : undefined,
     ...(steady !== undefined && bound ? { steadySyncer: steady, xTargetBoundSteady: round2(steady / bound) } : {}),
+    coldValidatePass: { blocksPerSec: coldPass, beforeAndAfter: [ratesBefore.cold, ratesAfter.cold], xSyncer: ours ? round2(ours.blocksPerSec / coldPass) : undefined },
   }
 })
 const all = rows.flatMap((r) => [...r.loop, ...r.syncer, ...r.half])
@@ -129,7 +140,8 @@ for (const c of comparisons) {
   process.stderr.write(
     `peers=${c.peers}: raw serve ${c.rawServeRate ?? '-'} blocks/s, validate ${validatePerThread} blocks/s x ${workers} worker(s); ` +
       `evm-syncer ${c.syncer ?? '-'} blocks/s = ${c.xTargetBound ?? '-'}x min(raw, validate x workers) (target >= 0.9), ${c.xRawServeRate ?? '-'}x raw\n` +
-      (c.steadySyncer === undefined ? '' : `  steady (blocks ${half + 1}..${to} over the extra time past a sync to ${half}): ${c.steadySyncer} blocks/s = ${c.xTargetBoundSteady}x min(raw, validate x workers)\n`),
+      (c.steadySyncer === undefined ? '' : `  steady (blocks ${half + 1}..${to} over the extra time past a sync to ${half}): ${c.steadySyncer} blocks/s = ${c.xTargetBoundSteady}x min(raw, validate x workers)\n`) +
+      `  cold validation pass (${workers} fresh worker(s), these blocks once, nothing else running): ${coldPass} blocks/s; evm-syncer = ${c.coldValidatePass.xSyncer ?? '-'}x of it\n`,
   )
 }
 if (profile) process.stderr.write(`\n${profileTable(profile)}\n`)

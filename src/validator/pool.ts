@@ -173,6 +173,8 @@ export class WorkerPool {
   /** Workers that died before becoming ready, in a row; at MAX_FAILED_STARTS the pool gives up. */
   private failedStarts = 0
   private broken: WorkerPoolError | undefined
+  /** Callers of `ready()` waiting for every worker to finish loading. */
+  private readyWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = []
 
   constructor(private readonly options: WorkerPoolOptions = {}) {
     const size = options.size ?? availableParallelism()
@@ -186,6 +188,29 @@ export class WorkerPool {
   /** Worker threads currently alive. */
   get size(): number {
     return this.slots.length
+  }
+
+  /**
+   * Resolves once every worker has loaded (its preloaded modules included): for measurements that
+   * must not count start-up. Rejects if the workers cannot start or the pool closes first.
+   */
+  ready(): Promise<void> {
+    if (this.broken) return Promise.reject(this.broken)
+    if (this.closing) return Promise.reject(new WorkerPoolError(WorkerPoolErrorCode.Closed, 'worker pool is closed'))
+    if (this.slots.every((slot) => slot.ready)) return Promise.resolve()
+    // Waiting keeps the process alive, as a running task does.
+    for (const slot of this.slots) slot.worker.ref()
+    return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }))
+  }
+
+  /** Settles the `ready()` callers: with `err`, or when every worker is ready. */
+  private settleReady(err?: WorkerPoolError): void {
+    if (!err && !this.slots.every((slot) => slot.ready)) return
+    for (const slot of this.slots) if (slot.jobs.length === 0) slot.worker.unref()
+    for (const waiter of this.readyWaiters.splice(0)) {
+      if (err) waiter.reject(err)
+      else waiter.resolve()
+    }
   }
 
   /** Tasks not running yet (in the pool's queue or handed to a busy worker). */
@@ -222,6 +247,7 @@ export class WorkerPool {
 
   private async shutdown(): Promise<void> {
     const notStarted = () => new WorkerPoolError(WorkerPoolErrorCode.Closed, 'worker pool closed before the task started')
+    this.settleReady(new WorkerPoolError(WorkerPoolErrorCode.Closed, 'worker pool closed before its workers were ready'))
     for (const job of this.queue.splice(0)) job.reject(notStarted())
     for (const slot of this.slots) for (const job of slot.jobs.slice(1)) job.reject(notStarted())
     await Promise.all(
@@ -246,8 +272,9 @@ export class WorkerPool {
       exited()
       this.onCrash(slot, new Error(`worker exited with code ${code}`))
     })
-    // An idle pool must not keep the process alive; dispatch() refs a worker while it runs a task.
-    worker.unref()
+    // An idle pool must not keep the process alive; dispatch() refs a worker while it runs a task,
+    // and ready() while it waits (a replacement for a worker that failed to start included).
+    if (this.readyWaiters.length === 0) worker.unref()
     return slot
   }
 
@@ -255,6 +282,7 @@ export class WorkerPool {
     if ('ready' in reply) {
       slot.ready = true
       this.failedStarts = 0
+      this.settleReady()
       return
     }
     const job = slot.jobs[0]
@@ -291,6 +319,7 @@ export class WorkerPool {
       // Workers that cannot even start (missing build, broken install) would be respawned forever.
       this.broken = new WorkerPoolError(WorkerPoolErrorCode.Crashed, `worker threads fail to start: ${err.message}`, { cause: err })
       for (const queued of this.queue.splice(0)) queued.reject(this.broken)
+      this.settleReady(this.broken)
       return
     }
     this.slots.push(this.spawn())

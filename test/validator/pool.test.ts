@@ -229,7 +229,7 @@ describe('WorkerPool preload', () => {
   /** When the worker loaded the preload-test module, and when the task asking for it was posted. */
   async function loadedVersusAsked(pool: WorkerPool): Promise<{ loadedAt: number; askedAt: number }> {
     try {
-      await pool.run(echo, { value: 0 }) // the worker is up
+      await pool.ready()
       const askedAt = performance.timeOrigin + performance.now()
       return { loadedAt: await pool.run(loadedAtTime, undefined), askedAt }
     } finally {
@@ -248,6 +248,7 @@ describe('WorkerPool preload', () => {
   it('treats a preloaded module that fails to load as a start-up failure', async () => {
     const pool = new WorkerPool({ size: 1, preload: [unloadable] })
     try {
+      await expect(pool.ready()).rejects.toMatchObject({ code: WorkerPoolErrorCode.Crashed, retryable: false })
       const errors: unknown[] = []
       for (let i = 0; i < 4; i++) errors.push(await pool.run(echo, { value: i }).catch((e: unknown) => e))
       expect(errors.every((e) => e instanceof WorkerPoolError && e.code === WorkerPoolErrorCode.Crashed)).toBe(true)
@@ -256,6 +257,28 @@ describe('WorkerPool preload', () => {
     } finally {
       await pool.close()
     }
+  })
+})
+
+describe('WorkerPool.ready', () => {
+  it('resolves once every worker has started, at once when they have, and rejects once the pool closes', async () => {
+    const pool = new WorkerPool({ size: 2 })
+    try {
+      await pool.ready()
+      expect(pool.size).toBe(2)
+      await pool.ready()
+      expect((await pool.run(echo, { value: 1 })).value).toBe(1)
+    } finally {
+      await pool.close()
+    }
+    await expect(pool.ready()).rejects.toMatchObject({ code: WorkerPoolErrorCode.Closed })
+  })
+
+  it('rejects its waiters when the pool closes before the workers are up', async () => {
+    const pool = new WorkerPool({ size: 1, preload: [loadedAtTime] })
+    const waiting = expect(pool.ready()).rejects.toMatchObject({ code: WorkerPoolErrorCode.Closed })
+    await pool.close()
+    await waiting
   })
 })
 
