@@ -111,6 +111,8 @@ async function measure(name: string, perStep: number, step: (i: number) => Promi
 const { blocks, txs } = await loadBlocks()
 log(`${blocks.length} blocks (${(txs / blocks.length).toFixed(1)} txs each), eth/${values.eth} receipts`)
 const opts = { recoverSenders: false }
+/** The blocks cut into `--batch`-sized batches, in order (the last one may be shorter). */
+const inBatches = (all: RawBlock<ForkContext>[]) => Array.from({ length: Math.ceil(all.length / batchSize) }, (_, i) => all.slice(i * batchSize, (i + 1) * batchSize))
 const results: Record<string, Measured> = {}
 if (cases.includes('inline')) {
   results.inline = await measure('inline (one thread)', 1, (i) => {
@@ -121,7 +123,7 @@ if (cases.includes('inline')) {
 if (cases.includes('pool')) {
   const pool = new BlockValidationPool<ForkContext>(undefined, { size: workers })
   try {
-    const batches = Array.from({ length: Math.ceil(blocks.length / batchSize) }, (_, i) => blocks.slice(i * batchSize, (i + 1) * batchSize)).filter((b) => b.length === batchSize)
+    const batches = inBatches(blocks).filter((b) => b.length === batchSize)
     let next = 0
     const lanes = workers * 2
     results.pool = await measure(`pool of ${workers} worker(s), batches of ${batchSize}, ${lanes} in flight`, batchSize * lanes, async () => {
@@ -140,7 +142,7 @@ if (cases.includes('cold')) {
   const pool = new BlockValidationPool<ForkContext>(undefined, { size: workers })
   try {
     await pool.pool.ready() // start-up (thread, module loading) is not validation
-    const batches = Array.from({ length: Math.ceil(blocks.length / batchSize) }, (_, i) => blocks.slice(i * batchSize, (i + 1) * batchSize))
+    const batches = inBatches(blocks)
     let next = 0
     const cpu = process.cpuUsage()
     const start = performance.now()

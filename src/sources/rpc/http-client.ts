@@ -285,13 +285,12 @@ class Connection {
   private startBody(x: Exchange, headers: Map<string, string>, rest: Buffer): void {
     const chunked = /(?:^|,)\s*chunked\s*$/i.test(headers.get('transfer-encoding') ?? '')
     const declared = headers.get('content-length')
+    // A body of unknown length starts in 64 KiB and grows (makeRoom); a declared one gets its size.
+    let size = Math.max(64 * 1024, rest.length)
     if (chunked) {
       this.mode = BodyMode.Chunked
       // Framing disagreements (length and chunked at once) end the connection after this answer.
       if (declared !== undefined) x.keepAlive = false
-      this.buf = Buffer.allocUnsafe(Math.max(64 * 1024, rest.length))
-      rest.copy(this.buf)
-      this.filled = rest.length
       this.bodyLength = 0
       this.scan = 0
       this.chunk = Chunk.Size
@@ -302,16 +301,14 @@ class Connection {
       if (rest.length > length) throw badResponse('more bytes than Content-Length declares')
       this.mode = BodyMode.Fixed
       this.bodyLength = length
-      this.buf = Buffer.allocUnsafe(length)
-      rest.copy(this.buf)
-      this.filled = rest.length
+      size = length
     } else {
       this.mode = BodyMode.UntilClose
       x.keepAlive = false
-      this.buf = Buffer.allocUnsafe(Math.max(64 * 1024, rest.length))
-      rest.copy(this.buf)
-      this.filled = rest.length
     }
+    this.buf = Buffer.allocUnsafe(size)
+    rest.copy(this.buf)
+    this.filled = rest.length
   }
 
   /** Decodes the chunked framing read so far, moving each chunk's data down to the body's end. */
@@ -364,11 +361,7 @@ class Connection {
   }
 
   private finish(x: Exchange, body: Buffer): void {
-    this.mode = BodyMode.Done
     this.reusable = x.keepAlive
-    // Later reads (none are expected) must not land in the body handed out.
-    this.buf = this.headBuf
-    this.filled = 0
     if (this.reusable) {
       this.socket.unref()
       this.idleTimer = setTimeout(() => this.socket.destroy(), IDLE_MS)
@@ -382,11 +375,12 @@ class Connection {
     if (x === undefined) return
     this.exchange = undefined
     x.signal.removeEventListener('abort', x.onAbort)
-    if (res) return x.resolve(res)
-    this.reusable = false
+    // Later reads (none are expected) must not land in a body handed out.
     this.mode = BodyMode.Done
     this.buf = this.headBuf
     this.filled = 0
+    if (res) return x.resolve(res)
+    this.reusable = false
     x.reject(err)
   }
 }
