@@ -117,14 +117,10 @@ export function snappyMaxCompressedLength(n: number): number {
   return 32 + n + Math.floor(n / 6)
 }
 
+/** The uncompressed length as a varint, then each 64 KiB fragment compressed on its own. */
 export function snappyCompress(data: Bytes): Bytes {
   const out = new Uint8Array(snappyMaxCompressedLength(data.length))
-  return out.subarray(0, snappyCompressInto(data, out, 0))
-}
-
-/** Compresses `data` into `out` from `at` (room for snappyMaxCompressedLength); returns the end. */
-export function snappyCompressInto(data: Bytes, out: Bytes, at: number): number {
-  let op = at
+  let op = 0
   let n = data.length
   for (; n >= 0x80; n = Math.floor(n / 128)) out[op++] = (n & 0x7f) | 0x80
   out[op++] = n
@@ -132,7 +128,7 @@ export function snappyCompressInto(data: Bytes, out: Bytes, at: number): number 
   for (let start = 0; start < data.length; start += FRAGMENT_BYTES) {
     op = compressFragment(data, view, start, Math.min(data.length, start + FRAGMENT_BYTES), out, op)
   }
-  return op
+  return out.subarray(0, op)
 }
 
 function hash(u: number, shift: number): number {

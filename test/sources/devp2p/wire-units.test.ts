@@ -28,7 +28,7 @@ import {
 } from '../../../src/sources/devp2p/messages.js'
 import { FrameMac } from '../../../src/sources/devp2p/mac.js'
 import { DEFAULT_RATE_SETTINGS, RateTracker, RateTrackers } from '../../../src/sources/devp2p/rate.js'
-import { snappyCompress, snappyCompressInto, snappyDecompress, snappyDeclaredLength, snappyMaxCompressedLength } from '../../../src/sources/devp2p/snappy.js'
+import { snappyCompress, snappyDecompress, snappyDeclaredLength, snappyMaxCompressedLength } from '../../../src/sources/devp2p/snappy.js'
 import { testChain } from '../../helpers/devp2p-server.js'
 
 const h32 = (b: number) => new Uint8Array(32).fill(b)
@@ -160,14 +160,12 @@ describe('snappy compression', () => {
     expect(ours).toBeLessThanOrEqual(theirs * 1.01)
   })
 
-  it('reads an input at an offset in its buffer and writes after a given position', () => {
+  it('reads an input that starts at an offset in its buffer', () => {
     const backing = new Uint8Array(10_000).map((_, i) => (i * 31) % 251)
     const data = backing.subarray(123, 9_000)
-    const out = new Uint8Array(5 + snappyMaxCompressedLength(data.length)).fill(0xee)
-    const end = snappyCompressInto(data, out, 5)
-    expect(out.subarray(0, 5)).toEqual(new Uint8Array(5).fill(0xee))
-    expect(out.subarray(5, end)).toEqual(snappyCompress(data))
-    expect(snappyDecompress(out.subarray(5, end), data.length)).toEqual(data)
+    const packed = snappyCompress(data)
+    expect(packed).toEqual(snappyCompress(data.slice()))
+    expect(snappyDecompress(packed, data.length)).toEqual(data)
   })
 })
 
