@@ -22,6 +22,7 @@ import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
 import { CHAIN_OPTIONS, chainParams } from './chain/args.js'
 import { DEFAULT_P2P_SYNCER_COMMAND, p2pLoop, syncer, syncerUnavailable, type StoreKind } from './lib/clients.js'
+import { coreUseLine } from './lib/core-use.js'
 import { profileTable, type ProfileSummary } from './lib/cpu-profile.js'
 import { best, bestByName, profiledRun, runClient, table, type ClientSpec, type RunResult } from './lib/harness.js'
 import { machine } from './lib/machine.js'
@@ -136,12 +137,14 @@ const output = {
   results: all,
 }
 process.stderr.write(`\nbench:sync-p2p, blocks 0..${to}, best of ${repeat} round(s)\n${table(bestByName(all))}\n`)
-for (const c of comparisons) {
+for (const [i, c] of comparisons.entries()) {
+  const cores = best(rows[i].syncer)?.cores
   process.stderr.write(
     `peers=${c.peers}: raw serve ${c.rawServeRate ?? '-'} blocks/s, validate ${validatePerThread} blocks/s x ${workers} worker(s); ` +
       `evm-syncer ${c.syncer ?? '-'} blocks/s = ${c.xTargetBound ?? '-'}x min(raw, validate x workers) (target >= 0.9), ${c.xRawServeRate ?? '-'}x raw\n` +
       (c.steadySyncer === undefined ? '' : `  steady (blocks ${half + 1}..${to} over the extra time past a sync to ${half}): ${c.steadySyncer} blocks/s = ${c.xTargetBoundSteady}x min(raw, validate x workers)\n`) +
-      `  cold validation pass (${workers} fresh worker(s), these blocks once, nothing else running): ${coldPass} blocks/s; evm-syncer = ${c.coldValidatePass.xSyncer ?? '-'}x of it\n`,
+      `  cold validation pass (${workers} fresh worker(s), these blocks once, nothing else running): ${coldPass} blocks/s; evm-syncer = ${c.coldValidatePass.xSyncer ?? '-'}x of it\n` +
+      (cores ? `  evm-syncer's ${coreUseLine(cores)}\n` : ''),
   )
 }
 if (profile) process.stderr.write(`\n${profileTable(profile)}\n`)

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ReplayRpcServer } from '../replay/rpc-server.js'
 import type { ClientReport } from './client-args.js'
+import { CoreSampler, type CoreUse } from './core-use.js'
 import { summariseProfiles, type ProfileSummary } from './cpu-profile.js'
 
 /** What a replay target served since its last reset. */
@@ -77,6 +78,8 @@ export interface RunResult {
   cpuMsPerBlock: number
   /** What the replay server(s) served, and the CPU this (server) process spent meanwhile. */
   server: Pick<Served, 'calls' | 'methods'> & { megabytesOut: number; cpuSeconds: number }
+  /** Per-thread run and runnable-wait time of the client, the servers' CPU and idle cores over the active window (Linux). */
+  cores?: CoreUse
   /** The client's own JSON line, when it prints one. */
   report?: ClientReport
   command: string
@@ -153,9 +156,12 @@ export async function runClient(spec: ClientSpec, target: ReplayTarget, opts: Ru
     child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()))
     child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-20_000)))
     let peakAnonKiB = NaN
+    const cores = child.pid === undefined ? undefined : new CoreSampler(child.pid)
+    cores?.sample()
     const sampler = setInterval(() => {
       const kib = child.pid === undefined ? undefined : treeAnonRssKiB(child.pid)
       if (kib !== undefined) peakAnonKiB = Number.isNaN(peakAnonKiB) ? kib : Math.max(peakAnonKiB, kib)
+      cores?.sample()
     }, 100)
     let timedOut = false
     const timer = setTimeout(() => {
@@ -177,6 +183,7 @@ export async function runClient(spec: ClientSpec, target: ReplayTarget, opts: Ru
     const activeSeconds = stats.firstBlockRequestAt === undefined ? wallSeconds : (ended - stats.firstBlockRequestAt) / 1000
     const cpuTotal = usage ? usage.user + usage.system : NaN
     const ok = exitCode === 0 && !timedOut
+    const coreUse = cores?.window(stats.firstBlockRequestAt ?? started)
     return {
       name: spec.name,
       ok,
@@ -191,6 +198,7 @@ export async function runClient(spec: ClientSpec, target: ReplayTarget, opts: Ru
       cpuSeconds: { user: usage?.user ?? NaN, system: usage?.system ?? NaN, total: round(cpuTotal) },
       cpuMsPerBlock: round((cpuTotal * 1000) / blocks, 3),
       server: { calls: stats.calls, methods: stats.methods, megabytesOut: round(stats.bytesOut / 1e6, 1), cpuSeconds: round((serverCpuUsed.user + serverCpuUsed.system) / 1e6) },
+      ...(coreUse ? { cores: coreUse } : {}),
       ...(report ? { report } : {}),
       command: argv.join(' '),
       ...(ok ? {} : { error: timedOut ? `timed out after ${opts.timeoutMs ?? 600_000} ms` : `exit ${exitCode}: ${stderr.slice(-2000)}` }),

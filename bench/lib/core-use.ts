@@ -1,0 +1,139 @@
+/**
+ * Where a machine's cores went while a client ran: per thread of the client's process tree, the
+ * time it ran and the time it waited, runnable, for a core (`/proc/<pid>/task/<tid>/schedstat`), the
+ * CPU of this (the replay servers') process, and the machine's idle core time (`/proc/stat`). Sampled
+ * with the harness's 100 ms tick; a window is read between the last sample at or before its start
+ * and the last sample taken (a thread's last values count when it ended earlier). Linux only: where
+ * /proc cannot be read the window is undefined.
+ *
+ * It tells a sync that is short of cores (its busiest thread waiting runnable while the others run)
+ * from one that is short of work (that thread idle) or limited by placement (waiting while cores
+ * sit idle).
+ */
+import { availableParallelism } from 'node:os'
+import { readdirSync, readFileSync } from 'node:fs'
+
+interface ThreadTimes {
+  /** ms on a core. */
+  run: number
+  /** ms runnable, waiting for a core. */
+  wait: number
+}
+
+interface Sample {
+  at: number
+  threads: Map<string, ThreadTimes>
+  /** Machine idle + iowait, ms of core time. */
+  idle: number
+  /** This process's user + system CPU, ms. */
+  self: number
+}
+
+export interface ThreadUse {
+  /** `main <pid>` for a process's first thread, else `thread <tid>`. */
+  thread: string
+  runSeconds: number
+  waitSeconds: number
+}
+
+export interface CoreUse {
+  seconds: number
+  cores: number
+  /** Machine idle core time over the window (all processes). */
+  idleCoreSeconds: number
+  /** CPU of this process (the replay servers) over the window. */
+  serverSeconds: number
+  /** The client's threads, busiest first. */
+  threads: ThreadUse[]
+}
+
+const USER_HZ_MS = 10
+
+function readThreads(pid: number, into: Map<string, ThreadTimes>): void {
+  let tids: string[]
+  try {
+    tids = readdirSync(`/proc/${pid}/task`)
+  } catch {
+    return // the process ended between samples
+  }
+  for (const tid of tids) {
+    try {
+      const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number)
+      into.set(Number(tid) === pid ? `main ${pid}` : `thread ${tid}`, { run: run / 1e6, wait: wait / 1e6 })
+    } catch {
+      // the thread ended between listing and reading
+    }
+    if (Number(tid) !== pid) continue
+    try {
+      for (const child of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean)) readThreads(Number(child), into)
+    } catch {
+      // no children file: nothing below
+    }
+  }
+}
+
+function machineIdleMs(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').slice(0, 200).split('\n')[0].trim().split(/\s+/)
+  return (Number(fields[4]) + Number(fields[5])) * USER_HZ_MS
+}
+
+export class CoreSampler {
+  private readonly samples: Sample[] = []
+  private broken = false
+
+  constructor(private readonly rootPid: number) {}
+
+  sample(): void {
+    if (this.broken) return
+    try {
+      const threads = new Map<string, ThreadTimes>()
+      readThreads(this.rootPid, threads)
+      const self = process.cpuUsage()
+      this.samples.push({ at: performance.now(), threads, idle: machineIdleMs(), self: (self.user + self.system) / 1000 })
+    } catch {
+      this.broken = true
+    }
+  }
+
+  /** Use from `from` (performance.now()) to the last sample. */
+  window(from: number): CoreUse | undefined {
+    if (this.broken) return undefined
+    const startIndex = this.samples.findLastIndex((s) => s.at <= from)
+    const start = this.samples[Math.max(0, startIndex)]
+    const end = this.samples.at(-1)
+    if (!start || !end || end === start) return undefined
+    const last = new Map<string, ThreadTimes>()
+    for (const s of this.samples) for (const [name, t] of s.threads) last.set(name, t)
+    const seconds = (ms: number) => Math.round(ms) / 1000
+    const threads = [...last]
+      .map(([thread, t]) => {
+        const before = start.threads.get(thread) ?? { run: 0, wait: 0 }
+        return { thread, runSeconds: seconds(t.run - before.run), waitSeconds: seconds(t.wait - before.wait) }
+      })
+      .filter((t) => t.runSeconds > 0 || t.waitSeconds > 0)
+      .sort((a, b) => b.runSeconds - a.runSeconds)
+    return {
+      seconds: seconds(end.at - start.at),
+      cores: availableParallelism(),
+      idleCoreSeconds: seconds(end.idle - start.idle),
+      serverSeconds: seconds(end.self - start.self),
+      threads,
+    }
+  }
+}
+
+/** One line: the client's main thread and its busiest other thread (run, runnable wait), the rest, the servers, idle. */
+export function coreUseLine(use: CoreUse): string {
+  const s = (x: number) => x.toFixed(2)
+  const main = use.threads.find((t) => t.thread.startsWith('main'))
+  const busiest = use.threads.find((t) => t !== main)
+  const rest = use.threads.filter((t) => t !== main && t !== busiest)
+  const part = (label: string, t: ThreadUse | undefined) => (t ? `${label} ran ${s(t.runSeconds)} s and waited for a core ${s(t.waitSeconds)} s; ` : '')
+  return (
+    `cores over the window (${use.cores} x ${s(use.seconds)} s): ` +
+    part('busiest thread besides main', busiest) +
+    part('main thread', main) +
+    `${rest.length} other threads ran ${s(rest.reduce((sum, t) => sum + t.runSeconds, 0))} s; ` +
+    `replay servers ${s(use.serverSeconds)} s; idle ${s(use.idleCoreSeconds)} s`
+  )
+}

@@ -1,0 +1,52 @@
+/** The core-use sampler on a real child process whose worker thread burns a known amount of CPU. */
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { expect, it } from 'vitest'
+import { CoreSampler, coreUseLine } from '../../bench/lib/core-use.js'
+
+// The worker spins until the process has used 300 ms of CPU, tells the main thread and stays alive
+// (listening); the main thread then prints its pid and waits for stdin to close: every sample below is taken
+// while all the process's threads still exist.
+const script = `
+const { Worker } = require('node:worker_threads')
+const burn = "const { parentPort } = require('node:worker_threads'); const start = process.cpuUsage(); let x = 0; " +
+  'while (process.cpuUsage(start).user + process.cpuUsage(start).system < 300000) for (let i = 0; i < 1e4; i++) x += Math.sqrt(i); ' +
+  "parentPort.postMessage(x); parentPort.on('message', () => {})"
+const worker = new Worker(burn, { eval: true })
+worker.once('message', () => process.stdout.write(String(process.pid)))
+process.stdin.once('end', () => worker.terminate())
+process.stdin.resume()
+`
+
+it('reads each thread of a process tree over a window: the burning worker is the busiest thread besides main', async () => {
+  // Under GNU time, as the harness runs clients: node is a child of the sampled process.
+  const child = spawn('/usr/bin/time', ['-o', '/dev/null', process.execPath, '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] })
+  try {
+    const sampler = new CoreSampler(child.pid!)
+    sampler.sample()
+    const from = performance.now()
+    const [nodePid] = (await once(child.stdout!, 'data')) as [Buffer]
+    sampler.sample()
+    const use = sampler.window(from)!
+    expect(use.cores).toBeGreaterThanOrEqual(1)
+    expect(use.seconds).toBeGreaterThan(0)
+    const main = use.threads.find((t) => t.thread === `main ${nodePid.toString()}`)
+    expect(main).toBeDefined()
+    // process.cpuUsage counts the whole process, so the worker itself ran at most 300 ms of it.
+    const busiest = use.threads.find((t) => t !== main)!
+    expect(busiest.runSeconds).toBeGreaterThan(0.1)
+    expect(busiest.runSeconds).toBeLessThanOrEqual(0.35)
+    expect(use.threads.every((t) => t.runSeconds >= 0 && t.waitSeconds >= 0)).toBe(true)
+    expect(use.idleCoreSeconds).toBeGreaterThanOrEqual(0)
+    expect(coreUseLine(use)).toMatch(/busiest thread besides main ran 0\.\d\d s/)
+  } finally {
+    child.stdin!.end()
+    await once(child, 'exit')
+  }
+})
+
+it('has no window before a second sample', () => {
+  const sampler = new CoreSampler(process.pid)
+  sampler.sample()
+  expect(sampler.window(performance.now())).toBeUndefined()
+})
