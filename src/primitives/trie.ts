@@ -4,10 +4,12 @@
  * keeps only the path being built (depth <= key length in nibbles). This is the same idea as geth's
  * StackTrie and reth's HashBuilder; ~1 ms for 200 transactions versus ~25 ms for a full trie.
  * Nodes are written straight into exact-size buffers (no intermediate item trees), and a leaf's
- * value is hashed where it lies instead of being copied into the leaf's encoding.
+ * value is hashed where it lies instead of being copied into the leaf's encoding. The leaves (most
+ * of the hashing: their values are whole transactions and receipts) are hashed first, all together,
+ * so that keccak can take them two at a time.
  */
 import type { Bytes } from './bytes.js'
-import { EMPTY_TRIE_ROOT, keccak256, keccak256Parts } from './keccak.js'
+import { EMPTY_TRIE_ROOT, keccak256, keccak256Batch, keccak256Parts } from './keccak.js'
 import { encode, encodedLength, writePrefix } from './rlp.js'
 
 function nibble(key: Bytes, i: number): number {
@@ -66,27 +68,82 @@ function writeRef(out: Bytes, pos: number, ref: NodeRef): number {
   return pos + ref.length
 }
 
+/** The first byte of a leaf's hex-prefixed path (leaf flag, odd flag, first nibble when odd). */
+function leafPathFirstByte(key: Bytes, from: number): number {
+  const nibbles = key.length * 2 - from
+  return ((2 + (nibbles & 1)) << 4) | (nibbles & 1 ? nibble(key, from) : 0)
+}
+
+/** Payload size of leaf [hexPrefix(key[from..]), value]. */
+function leafPayload(key: Bytes, from: number, value: Bytes): number {
+  return stringSizeOf(hexPrefixLength(key.length * 2 - from), leafPathFirstByte(key, from)) + stringSizeOf(value.length, value[0])
+}
+
+/** Writes the leaf's encoding up to its value into `out` from `at`; returns where the value goes. */
+function writeLeafHeader(out: Bytes, at: number, key: Bytes, from: number, value: Bytes): number {
+  let pos = writePrefix(out, at, leafPayload(key, from, value), 0xc0, 0xf7)
+  pos = writeStringPrefix(out, pos, hexPrefixLength(key.length * 2 - from), leafPathFirstByte(key, from))
+  pos = writeHexPrefix(out, pos, key, from, key.length * 2, true)
+  return writeStringPrefix(out, pos, value.length, value[0])
+}
+
+/** Bytes a leaf's encoding can take before its value (list, path and value prefixes, the path). */
+function maxLeafHeader(key: Bytes): number {
+  return 3 * 9 + key.length + 1
+}
+
 /**
  * Leaf [hexPrefix(rest of key), value]. The value (a transaction or receipt: hundreds of bytes) is
  * hashed where it lies; only the few header bytes before it are written out.
  */
 function leafRef(key: Bytes, from: number, value: Bytes): NodeRef {
-  const nibbles = key.length * 2 - from
-  const pathBytes = hexPrefixLength(nibbles)
-  const firstPathByte = ((2 + (nibbles & 1)) << 4) | (nibbles & 1 ? nibble(key, from) : 0)
-  const payload = stringSizeOf(pathBytes, firstPathByte) + stringSizeOf(value.length, value[0])
-  const total = encodedLength(payload)
-  const header = total - value.length
-  const out = total < 32 || header > scratch.length ? new Uint8Array(total) : scratch
-  let pos = writePrefix(out, 0, payload, 0xc0, 0xf7)
-  pos = writeStringPrefix(out, pos, pathBytes, firstPathByte)
-  pos = writeHexPrefix(out, pos, key, from, key.length * 2, true)
-  pos = writeStringPrefix(out, pos, value.length, value[0])
-  if (out !== scratch) {
-    out.set(value, pos)
-    return total < 32 ? out : keccak256(out)
+  const total = encodedLength(leafPayload(key, from, value))
+  if (total >= 32 && total - value.length <= scratch.length) return keccak256Parts([scratch.subarray(0, writeLeafHeader(scratch, 0, key, from, value)), value])
+  const out = new Uint8Array(total)
+  out.set(value, writeLeafHeader(out, 0, key, from, value))
+  return refOf(out)
+}
+
+/**
+ * The references of every leaf that is hashed (encoded in 32 bytes or more), computed together
+ * (`keccak256Batch`); undefined for keys that end elsewhere (a lone root leaf, a key that is a prefix
+ * of the next: a branch's value) or whose leaf is embedded in its parent. A key's leaf sits one nibble
+ * below the branch where it parts from its closer neighbour: from = 1 + its longest common prefix
+ * with either neighbour (an extension in between skips nibbles, never the split).
+ */
+function hashedLeafRefs(keys: readonly Bytes[], values: readonly Bytes[]): Array<NodeRef | undefined> {
+  const n = keys.length
+  const refs = new Array<NodeRef | undefined>(n)
+  if (n < 2) return refs
+  const chosen: number[] = []
+  const froms: number[] = []
+  let headerRoom = 0
+  let prefixWithPrevious = 0
+  for (let i = 0; i < n; i++) {
+    const prefixWithNext = i + 1 < n ? commonPrefix(keys[i], keys[i + 1], 0) : 0
+    const split = Math.max(prefixWithPrevious, prefixWithNext)
+    prefixWithPrevious = prefixWithNext
+    if (split === keys[i].length * 2) continue // a prefix of the next key: a branch's value
+    if (encodedLength(leafPayload(keys[i], split + 1, values[i])) < 32) continue // embedded
+    chosen.push(i)
+    froms.push(split + 1)
+    headerRoom += maxLeafHeader(keys[i])
   }
-  return keccak256Parts([scratch.subarray(0, pos), value])
+  const headers = new Uint8Array(headerRoom)
+  const heads: Bytes[] = []
+  const bodies: Bytes[] = []
+  let at = 0
+  for (let k = 0; k < chosen.length; k++) {
+    const i = chosen[k]
+    const end = writeLeafHeader(headers, at, keys[i], froms[k], values[i])
+    heads.push(headers.subarray(at, end))
+    bodies.push(values[i])
+    at = end
+  }
+  const digests = new Uint8Array(32 * chosen.length)
+  keccak256Batch(heads, bodies, digests)
+  for (let k = 0; k < chosen.length; k++) refs[chosen[k]] = digests.subarray(32 * k, 32 * k + 32)
+  return refs
 }
 
 /** Extension [hexPrefix(shared nibbles), child]. */
@@ -102,11 +159,18 @@ function extensionRef(key: Bytes, from: number, to: number, child: NodeRef): Nod
   return refOf(out)
 }
 
-function nodeRef(keys: readonly Bytes[], values: readonly Bytes[], lo: number, hi: number, depth: number): NodeRef {
-  if (hi - lo === 1) return leafRef(keys[lo], depth, values[lo])
-  const cp = commonPrefix(keys[lo], keys[hi - 1], depth)
-  if (cp > depth) return extensionRef(keys[lo], depth, cp, branchRef(keys, values, lo, hi, cp))
-  return branchRef(keys, values, lo, hi, depth)
+/** The trie being built: its sorted keys and values, and the references of its leaves hashed up front. */
+interface TrieInput {
+  keys: readonly Bytes[]
+  values: readonly Bytes[]
+  leafRefs: ReadonlyArray<NodeRef | undefined>
+}
+
+function nodeRef(trie: TrieInput, lo: number, hi: number, depth: number): NodeRef {
+  if (hi - lo === 1) return trie.leafRefs[lo] ?? leafRef(trie.keys[lo], depth, trie.values[lo])
+  const cp = commonPrefix(trie.keys[lo], trie.keys[hi - 1], depth)
+  if (cp > depth) return extensionRef(trie.keys[lo], depth, cp, branchRef(trie, lo, hi, cp))
+  return branchRef(trie, lo, hi, depth)
 }
 
 function commonPrefix(a: Bytes, b: Bytes, from: number): number {
@@ -117,7 +181,8 @@ function commonPrefix(a: Bytes, b: Bytes, from: number): number {
 }
 
 /** Branch [child 0..15, value]: children hashed or embedded, empty slots as empty strings. */
-function branchRef(keys: readonly Bytes[], values: readonly Bytes[], lo: number, hi: number, depth: number): NodeRef {
+function branchRef(trie: TrieInput, lo: number, hi: number, depth: number): NodeRef {
+  const { keys, values } = trie
   let value: Bytes | undefined
   if (keys[lo].length * 2 === depth) {
     // A key that ends here is a prefix of the others; sorted order puts it first.
@@ -130,7 +195,7 @@ function branchRef(keys: readonly Bytes[], values: readonly Bytes[], lo: number,
     const n = nibble(keys[i], depth)
     let j = i + 1
     while (j < hi && nibble(keys[j], depth) === n) j++
-    const child = nodeRef(keys, values, i, j, depth + 1)
+    const child = nodeRef(trie, i, j, depth + 1)
     children[n] = child
     i = j
   }
@@ -154,7 +219,7 @@ function branchRef(keys: readonly Bytes[], values: readonly Bytes[], lo: number,
 export function trieRootSorted(keys: readonly Bytes[], values: readonly Bytes[]): Bytes {
   if (keys.length !== values.length) throw new RangeError('keys and values differ in length')
   if (keys.length === 0) return EMPTY_TRIE_ROOT
-  const root = nodeRef(keys, values, 0, keys.length, 0)
+  const root = nodeRef({ keys, values, leafRefs: hashedLeafRefs(keys, values) }, 0, keys.length, 0)
   // The root is always hashed, even when small enough to be embedded.
   return root.length === 32 ? root : keccak256(root)
 }

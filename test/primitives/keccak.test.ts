@@ -1,7 +1,7 @@
 import { createKeccak } from 'hash-wasm'
 import { describe, expect, it } from 'vitest'
 import { bytesToHex, hexToBytes } from '../../src/primitives/bytes.js'
-import { EMPTY_LIST_HASH, EMPTY_TRIE_ROOT, keccak256, keccak256Into, keccak256Parts } from '../../src/primitives/keccak.js'
+import { EMPTY_LIST_HASH, EMPTY_TRIE_ROOT, keccak256, keccak256Batch, keccak256Into, keccak256Parts } from '../../src/primitives/keccak.js'
 
 // An independent implementation (hash-wasm's C build) as the reference.
 const reference = await createKeccak(256)
@@ -75,5 +75,28 @@ describe('keccak256 (generated WebAssembly)', () => {
     }
     expect(bytesToHex(keccak256Parts(parts))).toBe(bytesToHex(keccak256(joined)))
     expect(bytesToHex(keccak256Parts([]))).toBe(bytesToHex(keccak256(new Uint8Array())))
+  })
+
+  it('keccak256Batch hashes each head + body like the reference, paired (SIMD) or alone', () => {
+    // Lengths around the block boundaries in a mixed order: some find a partner of the same size, some do not.
+    const lengths = [0, 1, 31, 32, 33, 135, 136, 137, 200, 271, 272, 273, 407, 408, 409, 544, 1000, 136, 0, 300, 301, 5]
+    const inputs = lengths.map((length, i) => pattern(length, 7 * i + 1))
+    const cuts = inputs.map((input, i) => Math.min(input.length, i % 5))
+    const out = new Uint8Array(32 * inputs.length + 3).fill(0xee)
+    keccak256Batch(
+      inputs.map((input, i) => input.subarray(0, cuts[i])),
+      inputs.map((input, i) => input.subarray(cuts[i])),
+      out,
+    )
+    inputs.forEach((input, i) => expect(bytesToHex(out.subarray(32 * i, 32 * i + 32)).slice(2), `input ${i} of ${input.length} bytes`).toBe(expected(input)))
+    expect([...out.subarray(32 * inputs.length)]).toEqual([0xee, 0xee, 0xee])
+  })
+
+  it('keccak256Batch grows its memory and index for large batches; single hashes still work after', () => {
+    const inputs = Array.from({ length: 600 }, (_, i) => pattern(100 + ((i * 97) % 3000), i))
+    const out = new Uint8Array(32 * inputs.length)
+    keccak256Batch(inputs.map(() => new Uint8Array()), inputs, out)
+    inputs.forEach((input, i) => expect(bytesToHex(out.subarray(32 * i, 32 * i + 32)).slice(2)).toBe(expected(input)))
+    expect(bytesToHex(keccak256(Uint8Array.of(7))).slice(2)).toBe(expected(Uint8Array.of(7)))
   })
 })
