@@ -71,6 +71,24 @@ export function keccak256Parts(parts: readonly Bytes[]): Bytes {
   return heap.slice(digest, digest + 32)
 }
 
+/**
+ * keccak-256 of `a` and of `b`, written into `out` from 0 and from 32: one SIMD pass when they take
+ * as many 136-byte blocks (short inputs, e.g. bloom entries, always do), else one after the other.
+ */
+export function keccak256PairInto(a: Bytes, b: Bytes, out: Bytes): void {
+  const inB = DATA_OFFSET + ((a.length + 7) & ~7)
+  const digests = inB + ((b.length + 7) & ~7)
+  reserve(digests + 64 - DATA_OFFSET)
+  heap.set(a, DATA_OFFSET)
+  heap.set(b, inB)
+  if (Math.floor(a.length / RATE) === Math.floor(b.length / RATE)) hash2(DATA_OFFSET, a.length, digests, inB, b.length, digests + 32)
+  else {
+    hash(DATA_OFFSET, a.length, digests)
+    hash(inB, b.length, digests + 32)
+  }
+  for (let i = 0; i < 64; i++) out[i] = heap[digests + i]
+}
+
 /** Where `keccak256Batch` placed each input in the instance's memory (grown with the largest batch). */
 let batchOffsets = new Int32Array(256)
 let batchLengths = new Int32Array(256)

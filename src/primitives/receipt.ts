@@ -8,7 +8,7 @@
  */
 import { DecodeError } from '../errors.js'
 import { type Bytes, equalBytes } from './bytes.js'
-import { keccak256Into } from './keccak.js'
+import { keccak256Into, keccak256PairInto } from './keccak.js'
 import {
   bigIntOf,
   decodeItem,
@@ -26,14 +26,18 @@ export const BLOOM_BYTES = 256
 
 export type ReceiptEncoding = 'eth68' | 'eth69'
 
-/** Where `bloomBitsOf` reads each digest (no array per entry). */
-const digest = new Uint8Array(32)
+/** Where the bloom functions read digests (no array per entry): one, or a pair. */
+const digests = new Uint8Array(64)
+
+/** The three bloom bit positions (11-bit slices) of the keccak digest at `at` in `h`, packed in one number. */
+function bitsOfDigest(h: Bytes, at: number): number {
+  return (((h[at] << 8) | h[at + 1]) & 2047) + (((h[at + 2] << 8) | h[at + 3]) & 2047) * 2048 + (((h[at + 4] << 8) | h[at + 5]) & 2047) * 4_194_304
+}
 
 /** The three bloom bit positions of one entry (address or topic): 11-bit slices of keccak(entry). */
 function bloomBitsOf(entry: Bytes): number {
-  keccak256Into(entry, digest)
-  const h = digest
-  return (((h[0] << 8) | h[1]) & 2047) + (((h[2] << 8) | h[3]) & 2047) * 2048 + (((h[4] << 8) | h[5]) & 2047) * 4_194_304
+  keccak256Into(entry, digests)
+  return bitsOfDigest(digests, 0)
 }
 
 function setBloomBits(bloom: Bytes, packed: number): void {
@@ -47,6 +51,33 @@ function setBloomBits(bloom: Bytes, packed: number): void {
 /** Adds one entry (address or topic) to a 2048-bit bloom: 3 bits from keccak(entry). */
 export function bloomAdd(bloom: Bytes, entry: Bytes): void {
   setBloomBits(bloom, bloomBitsOf(entry))
+}
+
+/**
+ * Adds entries to a bloom two at a time (one SIMD keccak pass per pair: the entries past the first
+ * topic, indexed arguments, seldom repeat and are not cached). `flush` adds the one left over.
+ */
+class PairedBloomAdder {
+  private pending: Bytes | undefined
+
+  constructor(private readonly bloom: Bytes) {}
+
+  add(entry: Bytes): void {
+    if (this.pending === undefined) {
+      this.pending = entry
+      return
+    }
+    keccak256PairInto(this.pending, entry, digests)
+    setBloomBits(this.bloom, bitsOfDigest(digests, 0))
+    setBloomBits(this.bloom, bitsOfDigest(digests, 32))
+    this.pending = undefined
+  }
+
+  flush(): Bytes {
+    if (this.pending !== undefined) bloomAdd(this.bloom, this.pending)
+    this.pending = undefined
+    return this.bloom
+  }
 }
 
 /**
@@ -116,6 +147,7 @@ export function decodeLogs(buf: Bytes, logsItem: RlpItem): Log[] {
 
 export function logsBloom(logs: readonly Log[], cache?: BloomCache): Bytes {
   const bloom = new Uint8Array(BLOOM_BYTES)
+  const uncached = new PairedBloomAdder(bloom)
   for (const log of logs) {
     const topics = log.topics
     if (cache) {
@@ -125,9 +157,9 @@ export function logsBloom(logs: readonly Log[], cache?: BloomCache): Bytes {
       bloomAdd(bloom, log.address)
       if (topics.length > 0) bloomAdd(bloom, topics[0])
     }
-    for (let i = 1; i < topics.length; i++) bloomAdd(bloom, topics[i])
+    for (let i = 1; i < topics.length; i++) uncached.add(topics[i])
   }
-  return bloom
+  return uncached.flush()
 }
 
 /** rlp string prefix of a 256-byte bloom. */
@@ -139,6 +171,7 @@ const BLOOM_PREFIX = Uint8Array.of(0xb9, 0x01, 0x00)
  */
 function bloomOfLogsItem(buf: Bytes, logsItem: RlpItem, cache: BloomCache | undefined): Bytes {
   const bloom = new Uint8Array(BLOOM_BYTES)
+  const uncached = new PairedBloomAdder(bloom)
   for (let pos = logsItem.start; pos < logsItem.end; ) {
     const logItem = readItem(buf, pos, logsItem.end)
     pos = logItem.end
@@ -152,11 +185,11 @@ function bloomOfLogsItem(buf: Bytes, logsItem: RlpItem, cache: BloomCache | unde
       at = topicItem.end
       const topic = fixedOf(buf, topicItem, 32, 'log topic')
       if (i === 0 && cache) cache.add(bloom, topic)
-      else bloomAdd(bloom, topic)
+      else uncached.add(topic)
     }
     if (dataItem.list) throw new DecodeError('RLP_EXPECTED_STRING', 'expected a string, found a list')
   }
-  return bloom
+  return uncached.flush()
 }
 
 /** The three fields of a log item (what `listItems(buf, log, 3)` and a count check give, without the array). */

@@ -1,7 +1,7 @@
 import { createKeccak } from 'hash-wasm'
 import { describe, expect, it } from 'vitest'
 import { bytesToHex, hexToBytes } from '../../src/primitives/bytes.js'
-import { EMPTY_LIST_HASH, EMPTY_TRIE_ROOT, keccak256, keccak256Batch, keccak256Into, keccak256Parts } from '../../src/primitives/keccak.js'
+import { EMPTY_LIST_HASH, EMPTY_TRIE_ROOT, keccak256, keccak256Batch, keccak256Into, keccak256PairInto, keccak256Parts } from '../../src/primitives/keccak.js'
 
 // An independent implementation (hash-wasm's C build) as the reference.
 const reference = await createKeccak(256)
@@ -75,6 +75,20 @@ describe('keccak256 (generated WebAssembly)', () => {
     }
     expect(bytesToHex(keccak256Parts(parts))).toBe(bytesToHex(keccak256(joined)))
     expect(bytesToHex(keccak256Parts([]))).toBe(bytesToHex(keccak256(new Uint8Array())))
+  })
+
+  it('keccak256PairInto hashes two inputs like the reference, in one SIMD pass or one after the other', () => {
+    const lengths = [0, 20, 32, 135, 136, 137, 300, 409]
+    const out = new Uint8Array(64)
+    for (const lengthA of lengths) {
+      for (const lengthB of lengths) {
+        const a = pattern(lengthA, 1)
+        const b = pattern(lengthB, 2)
+        keccak256PairInto(a, b, out)
+        expect(bytesToHex(out.subarray(0, 32)).slice(2), `${lengthA} beside ${lengthB}`).toBe(expected(a))
+        expect(bytesToHex(out.subarray(32)).slice(2), `${lengthB} beside ${lengthA}`).toBe(expected(b))
+      }
+    }
   })
 
   it('keccak256Batch hashes each head + body like the reference, paired (SIMD) or alone', () => {
