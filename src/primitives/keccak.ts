@@ -109,8 +109,8 @@ export function keccak256Batch(heads: readonly Bytes[], bodies: readonly Bytes[]
   for (let i = 0; i < count; i++) room += (heads[i].length + bodies[i].length + 7) & ~7
   reserve(room + 32 * count)
   const digests = DATA_OFFSET + room
-  /** Per number of full blocks, the input waiting for a partner of the same size. */
-  const waiting = new Map<number, number>()
+  /** Per number of full blocks, the input waiting for a partner of the same size (sparse). */
+  const waiting: number[] = []
   let at = DATA_OFFSET
   for (let i = 0; i < count; i++) {
     heap.set(heads[i], at)
@@ -120,14 +120,16 @@ export function keccak256Batch(heads: readonly Bytes[], bodies: readonly Bytes[]
     batchLengths[i] = length
     at += (length + 7) & ~7
     const blocks = Math.floor(length / RATE)
-    const partner = waiting.get(blocks)
-    if (partner === undefined) waiting.set(blocks, i)
+    const partner = waiting[blocks]
+    if (partner === undefined || partner < 0) waiting[blocks] = i
     else {
       hash2(batchOffsets[partner], batchLengths[partner], digests + 32 * partner, batchOffsets[i], length, digests + 32 * i)
-      waiting.delete(blocks)
+      waiting[blocks] = -1
     }
   }
-  for (const i of waiting.values()) hash(batchOffsets[i], batchLengths[i], digests + 32 * i)
+  waiting.forEach((i) => {
+    if (i >= 0) hash(batchOffsets[i], batchLengths[i], digests + 32 * i)
+  })
   out.set(heap.subarray(digests, digests + 32 * count))
 }
 

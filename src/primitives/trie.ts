@@ -80,8 +80,8 @@ function leafPayload(key: Bytes, from: number, value: Bytes): number {
 }
 
 /** Writes the leaf's encoding up to its value into `out` from `at`; returns where the value goes. */
-function writeLeafHeader(out: Bytes, at: number, key: Bytes, from: number, value: Bytes): number {
-  let pos = writePrefix(out, at, leafPayload(key, from, value), 0xc0, 0xf7)
+function writeLeafHeader(out: Bytes, at: number, key: Bytes, from: number, value: Bytes, payload = leafPayload(key, from, value)): number {
+  let pos = writePrefix(out, at, payload, 0xc0, 0xf7)
   pos = writeStringPrefix(out, pos, hexPrefixLength(key.length * 2 - from), leafPathFirstByte(key, from))
   pos = writeHexPrefix(out, pos, key, from, key.length * 2, true)
   return writeStringPrefix(out, pos, value.length, value[0])
@@ -115,27 +115,23 @@ function hashedLeafRefs(keys: readonly Bytes[], values: readonly Bytes[]): Array
   const n = keys.length
   const refs = new Array<NodeRef | undefined>(n)
   if (n < 2) return refs
+  let room = 0
+  for (const key of keys) room += maxLeafHeader(key)
+  const headers = new Uint8Array(room)
   const chosen: number[] = []
-  const froms: number[] = []
-  let headerRoom = 0
+  const heads: Bytes[] = []
+  const bodies: Bytes[] = []
+  let at = 0
   let prefixWithPrevious = 0
   for (let i = 0; i < n; i++) {
     const prefixWithNext = i + 1 < n ? commonPrefix(keys[i], keys[i + 1], 0) : 0
     const split = Math.max(prefixWithPrevious, prefixWithNext)
     prefixWithPrevious = prefixWithNext
     if (split === keys[i].length * 2) continue // a prefix of the next key: a branch's value
-    if (encodedLength(leafPayload(keys[i], split + 1, values[i])) < 32) continue // embedded
+    const payload = leafPayload(keys[i], split + 1, values[i])
+    if (encodedLength(payload) < 32) continue // embedded in its parent
+    const end = writeLeafHeader(headers, at, keys[i], split + 1, values[i], payload)
     chosen.push(i)
-    froms.push(split + 1)
-    headerRoom += maxLeafHeader(keys[i])
-  }
-  const headers = new Uint8Array(headerRoom)
-  const heads: Bytes[] = []
-  const bodies: Bytes[] = []
-  let at = 0
-  for (let k = 0; k < chosen.length; k++) {
-    const i = chosen[k]
-    const end = writeLeafHeader(headers, at, keys[i], froms[k], values[i])
     heads.push(headers.subarray(at, end))
     bodies.push(values[i])
     at = end
@@ -173,11 +169,17 @@ function nodeRef(trie: TrieInput, lo: number, hi: number, depth: number): NodeRe
   return branchRef(trie, lo, hi, depth)
 }
 
+/** Nibbles `a` and `b` share, counted from nibble `from` (which they share already). */
 function commonPrefix(a: Bytes, b: Bytes, from: number): number {
-  const max = Math.min(a.length, b.length) * 2
-  let i = from
-  while (i < max && nibble(a, i) === nibble(b, i)) i++
-  return i
+  const bytes = Math.min(a.length, b.length)
+  let i = from >> 1
+  if (from & 1 && i < bytes) {
+    if ((a[i] & 0x0f) !== (b[i] & 0x0f)) return from
+    i++
+  }
+  while (i < bytes && a[i] === b[i]) i++
+  if (i === bytes) return 2 * bytes
+  return (a[i] ^ b[i]) < 0x10 ? 2 * i + 1 : 2 * i
 }
 
 /** Branch [child 0..15, value]: children hashed or embedded, empty slots as empty strings. */
