@@ -13,12 +13,14 @@ import {
   bigIntOf,
   decodeItem,
   encode,
+  encodedLength,
   encodeListOfEncoded,
   fixedOf,
   listItems,
   rawOf,
   readItem,
   stringOf,
+  writePrefix,
   type RlpItem,
 } from './rlp.js'
 
@@ -169,8 +171,8 @@ const BLOOM_PREFIX = Uint8Array.of(0xb9, 0x01, 0x00)
  * Bloom of a logs list read straight from its RLP, with the checks and error codes of `decodeLogs`
  * (log = [20-byte address, [32-byte topic, ...], data]) but without building Log objects.
  */
-function bloomOfLogsItem(buf: Bytes, logsItem: RlpItem, cache: BloomCache | undefined): Bytes {
-  const bloom = new Uint8Array(BLOOM_BYTES)
+/** The bloom of a logs list, written into `bloom` (all zero on entry). */
+function bloomOfLogsItem(buf: Bytes, logsItem: RlpItem, cache: BloomCache | undefined, bloom: Bytes): Bytes {
   const uncached = new PairedBloomAdder(bloom)
   for (let pos = logsItem.start; pos < logsItem.end; ) {
     const logItem = readItem(buf, pos, logsItem.end)
@@ -274,9 +276,13 @@ export class Receipt {
     return rawOf(this.buf, this.logsItem)
   }
 
-  /** Bloom computed from the logs (never trusted from the wire); `cache` saves repeated keccaks. */
-  computeBloom(cache?: BloomCache): Bytes {
-    return bloomOfLogsItem(this.buf, this.logsItem, cache)
+  /**
+   * Bloom computed from the logs (never trusted from the wire); `cache` saves repeated keccaks. Into
+   * `out` when given (it is zeroed first: a caller reuses one buffer), else a new array.
+   */
+  computeBloom(cache?: BloomCache, out?: Bytes): Bytes {
+    const bloom = out ? out.fill(0) : new Uint8Array(BLOOM_BYTES)
+    return bloomOfLogsItem(this.buf, this.logsItem, cache, bloom)
   }
 
   /** True for a post-Byzantium status receipt; false for a pre-Byzantium state-root receipt. */
@@ -291,9 +297,37 @@ export class Receipt {
    */
   consensusEncoding(bloom: Bytes = this.receivedBloom ?? this.computeBloom()): Bytes {
     if (this.consensusBytes !== undefined) return this.consensusBytes
+    const out = new Uint8Array(this.builtEncodingSize())
+    this.writeConsensusEncoding(out, 0, bloom)
+    return out
+  }
+
+  /** Bytes the consensus encoding takes when built (eth/69); 0 for eth/68, which keeps the bytes received. */
+  builtEncodingSize(): number {
+    if (this.consensusBytes !== undefined) return 0
+    return (this.type === 0 ? 0 : 1) + encodedLength(this.consensusPayload())
+  }
+
+  /**
+   * Writes the built consensus encoding (eth/69 only: `builtEncodingSize` > 0) into `out` from `at`,
+   * the fields as received around the derived `bloom`; returns the end. Lets a caller put a whole
+   * block's encodings in one buffer: each buffer of its own costs a backing-store allocation.
+   */
+  writeConsensusEncoding(out: Bytes, at: number, bloom: Bytes): number {
     // Every receipt has one of the two: eth/68 keeps its consensus bytes, eth/69 its raw fields.
-    const parts = [this.statusAndGasRaw!, BLOOM_PREFIX, bloom, this.logsRaw()]
-    return encodeListOfEncoded(parts, this.type === 0 ? undefined : this.type)
+    if (this.consensusBytes !== undefined) throw new RangeError('an eth/68 receipt keeps its consensus encoding as received')
+    let pos = at
+    if (this.type !== 0) out[pos++] = this.type
+    pos = writePrefix(out, pos, this.consensusPayload(), 0xc0, 0xf7)
+    for (const part of [this.statusAndGasRaw!, BLOOM_PREFIX, bloom, this.logsRaw()]) {
+      out.set(part, pos)
+      pos += part.length
+    }
+    return pos
+  }
+
+  private consensusPayload(): number {
+    return this.statusAndGasRaw!.length + BLOOM_PREFIX.length + BLOOM_BYTES + (this.logsItem.end - this.logsItem.offset)
   }
 
   /** Compact eth/69 item: rlp([type, statusOrRoot, cumulativeGas, logs]). */

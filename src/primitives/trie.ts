@@ -46,6 +46,8 @@ function writeStringPrefix(out: Bytes, pos: number, length: number, firstByte: n
 
 /** Scratch space for a leaf's encoding up to its value (the value is hashed where it lies). */
 const scratch = new Uint8Array(1024)
+/** Scratch space for a branch node (17 slots: at most 532 bytes without a value). */
+const branchScratch = new Uint8Array(1024)
 
 /**
  * A child reference: the keccak of the node when its encoding is 32 bytes or more, else the node
@@ -202,7 +204,9 @@ function branchRef(trie: TrieInput, lo: number, hi: number, depth: number): Node
     i = j
   }
   for (let n = 0; n < 16; n++) payload += children[n] === undefined ? 1 : refSize(children[n]!)
-  const out = new Uint8Array(encodedLength(payload))
+  // Written in place (its children are done), then hashed or copied out by refOf.
+  const size = encodedLength(payload)
+  const out = size <= branchScratch.length ? branchScratch.subarray(0, size) : new Uint8Array(size)
   let pos = writePrefix(out, 0, payload, 0xc0, 0xf7)
   for (let n = 0; n < 16; n++) {
     const child = children[n]

@@ -75,12 +75,18 @@ export function validateReceipts(header: BlockHeader, receipts: readonly Receipt
   checkForm(receipts, opts, out)
 
   const blockBloom = new Uint8Array(BLOOM_BYTES)
+  // One buffer for every receipt's bloom in turn, one for the block's built trie values (eth/69):
+  // a buffer each would be ~300 backing-store allocations per block.
+  const bloom = new Uint8Array(BLOOM_BYTES)
+  let builtBytes = 0
+  for (const r of receipts) builtBytes += r.builtEncodingSize()
+  const built = new Uint8Array(builtBytes)
+  let builtAt = 0
   const values: Bytes[] = []
   for (let i = 0; i < receipts.length; i++) {
     const r = receipts[i]
-    let bloom: Bytes
     try {
-      bloom = r.computeBloom(sharedBloomCache)
+      r.computeBloom(sharedBloomCache, bloom)
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err
       out.push(atReceipt(i, ReceiptErrorCode.Malformed, `malformed logs: ${err.message}`, { decodeCode: err.code }, err))
@@ -90,7 +96,12 @@ export function validateReceipts(header: BlockHeader, receipts: readonly Receipt
       out.push(atReceipt(i, ReceiptErrorCode.ReceiptBloomMismatch, 'bloom differs from the bloom of its logs'))
     }
     bloomOr(blockBloom, bloom)
-    values.push(r.consensusEncoding(bloom))
+    if (r.builtEncodingSize() === 0) values.push(r.consensusEncoding())
+    else {
+      const end = r.writeConsensusEncoding(built, builtAt, bloom)
+      values.push(built.subarray(builtAt, end))
+      builtAt = end
+    }
   }
   if (values.length === receipts.length) {
     const root = orderedTrieRoot(values)

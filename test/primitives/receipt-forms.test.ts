@@ -39,6 +39,19 @@ describe('receipts of every form', () => {
     expect(isEth69ReceiptList(encodeReceiptsEth68(receipts))).toBe(false)
     expect(isEth69ReceiptList(encodeReceiptsEth68(receipts.slice(2, 3)))).toBe(false)
     expect(isEth69ReceiptList(encodeReceiptsEth68(receipts.slice(1, 2)))).toBe(false)
+    // Built into one shared buffer (as a block's receipt check does) they are the same bytes.
+    const sizes = receipts.map((r) => r.builtEncodingSize())
+    const shared = new Uint8Array(sizes.reduce((a, b) => a + b, 0) + 2).fill(0xee)
+    let at = 1
+    for (const r of receipts) {
+      const end = r.writeConsensusEncoding(shared, at, r.computeBloom(undefined, new Uint8Array(BLOOM_BYTES).fill(0xff)))
+      expect(bytesToHex(shared.subarray(at, end))).toBe(bytesToHex(r.consensusEncoding()))
+      at = end
+    }
+    expect([shared[0], at, shared[at]]).toEqual([0xee, shared.length - 1, 0xee])
+    // eth/68 receipts keep the bytes received: nothing to build.
+    expect(eth68.map((r) => r.builtEncodingSize())).toEqual([0, 0, 0, 0, 0, 0])
+    expect(() => eth68[0].writeConsensusEncoding(shared, 0, ROOT)).toThrow(RangeError)
   })
 
   it('computes the same bloom with and without the per-block cache', () => {
