@@ -117,15 +117,29 @@ export class BloomCache {
 /** The bloom cache every receipt check of this thread shares (addresses and event signatures). */
 export const sharedBloomCache = new BloomCache()
 
-/** The cache's key: a 32-bit mix of every byte (entries are short; cheaper than any allocation). */
+/**
+ * The cache's key: a 32-bit mix of the first 8 bytes and the length. Addresses and topics are hashes
+ * or hash-like, so those bytes spread well; entries made to collide only lose the cache (the entry is
+ * compared before its bits are used).
+ */
 export function bloomCacheKey(b: Bytes): number {
-  let h = b.length
-  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i], 0x9e3779b1) ^ (h >>> 15)
-  return h
+  if (b.length < 8) {
+    let h = b.length
+    for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i], 0x9e3779b1) ^ (h >>> 15)
+    return h
+  }
+  const low = b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)
+  const high = b[4] | (b[5] << 8) | (b[6] << 16) | (b[7] << 24)
+  return Math.imul(low ^ b.length, 0x9e3779b1) ^ high
 }
 
 export function bloomOr(into: Bytes, other: Bytes): void {
   for (let i = 0; i < BLOOM_BYTES; i++) into[i] |= other[i]
+}
+
+/** `bloomOr` on 32-bit words, for blooms that start a buffer of their own (aligned views). */
+export function bloomOrWords(into: Uint32Array, other: Uint32Array): void {
+  for (let i = 0; i < BLOOM_BYTES / 4; i++) into[i] |= other[i]
 }
 
 export interface Log {

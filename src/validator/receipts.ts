@@ -8,7 +8,7 @@ import type { ForkRules } from '../chain/forks.js'
 import { DecodeError, ValidationError } from '../errors.js'
 import { type Bytes, bytesToHex, equalBytes } from '../primitives/bytes.js'
 import type { BlockHeader } from '../primitives/header.js'
-import { BLOOM_BYTES, bloomOr, decodeBlockReceipts, type Receipt, sharedBloomCache } from '../primitives/receipt.js'
+import { BLOOM_BYTES, bloomOrWords, decodeBlockReceipts, type Receipt, sharedBloomCache } from '../primitives/receipt.js'
 import { orderedTrieRoot } from '../primitives/trie.js'
 
 export const ReceiptErrorCode = {
@@ -78,6 +78,8 @@ export function validateReceipts(header: BlockHeader, receipts: readonly Receipt
   // One buffer for every receipt's bloom in turn, one for the block's built trie values (eth/69):
   // a buffer each would be ~300 backing-store allocations per block.
   const bloom = new Uint8Array(BLOOM_BYTES)
+  const blockBloomWords = new Uint32Array(blockBloom.buffer)
+  const bloomWords = new Uint32Array(bloom.buffer)
   let builtBytes = 0
   for (const r of receipts) builtBytes += r.builtEncodingSize()
   const built = new Uint8Array(builtBytes)
@@ -95,7 +97,7 @@ export function validateReceipts(header: BlockHeader, receipts: readonly Receipt
     if (r.receivedBloom !== undefined && !equalBytes(r.receivedBloom, bloom)) {
       out.push(atReceipt(i, ReceiptErrorCode.ReceiptBloomMismatch, 'bloom differs from the bloom of its logs'))
     }
-    bloomOr(blockBloom, bloom)
+    bloomOrWords(blockBloomWords, bloomWords)
     if (r.builtEncodingSize() === 0) values.push(r.consensusEncoding())
     else {
       const end = r.writeConsensusEncoding(built, builtAt, bloom)
