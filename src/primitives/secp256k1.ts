@@ -23,6 +23,10 @@ function load(): { api: Secp256k1Api; native: boolean; loadError?: string } {
 
 const backend = load()
 
+/** Reused for every recovery (calls are synchronous): a 65-byte array of its own costs a backing-store allocation. */
+const signature = new Uint8Array(64)
+const publicKey = new Uint8Array(65)
+
 export const SECP256K1_NATIVE: boolean = backend.native
 export const SECP256K1_LOAD_ERROR: string | undefined = backend.loadError
 
@@ -32,11 +36,11 @@ export const SECP256K1_LOAD_ERROR: string | undefined = backend.loadError
  */
 export function recoverAddress(msgHash: Bytes, r: Bytes, s: Bytes, recoveryId: number): Bytes | undefined {
   if (r.length > 32 || s.length > 32 || (recoveryId !== 0 && recoveryId !== 1)) return undefined
-  const sig = new Uint8Array(64)
+  const sig = signature.fill(0)
   sig.set(r, 32 - r.length)
   sig.set(s, 64 - s.length)
   try {
-    const pub = backend.api.ecdsaRecover(sig, recoveryId, msgHash, false)
+    const pub = backend.api.ecdsaRecover(sig, recoveryId, msgHash, false, publicKey)
     return keccak256(pub.subarray(1)).subarray(12)
   } catch {
     return undefined

@@ -5,8 +5,8 @@
  * Fields are decoded on demand by `decodeTransaction`.
  */
 import { DecodeError } from '../errors.js'
-import { type Bytes, EMPTY_BYTES } from './bytes.js'
-import { keccak256 } from './keccak.js'
+import type { Bytes } from './bytes.js'
+import { keccak256, keccak256Parts } from './keccak.js'
 import { recoverAddress } from './secp256k1.js'
 import {
   bigIntOf,
@@ -14,14 +14,19 @@ import {
   checkUint,
   decodeItem,
   encode,
-  encodeListOfEncoded,
   fixedOf,
   listItems,
   rawOf,
   stringOf,
   uintBytesOf,
+  writePrefix,
   type RlpItem,
 } from './rlp.js'
+
+/** rlp(''): the zeros of an EIP-155 signing payload. */
+const EMPTY_STRING = Uint8Array.of(0x80)
+/** A type byte and the longest list prefix (1 + 8 length bytes). */
+const MAX_LIST_HEAD = 10
 
 export const TxType = { Legacy: 0, AccessList: 1, DynamicFee: 2, Blob: 3, SetCode: 4 } as const
 export type TxTypeId = (typeof TxType)[keyof typeof TxType]
@@ -111,23 +116,22 @@ export class Transaction {
     return this.type === TxType.Legacy ? this.envelope : encode(this.envelope)
   }
 
-  /** Hash that the sender signed. */
+  /**
+   * Hash that the sender signed: keccak(type? || rlp(the fields before the signature)), hashed from
+   * the fields as received (nothing is encoded but the list's prefix).
+   */
   signingHash(): Bytes {
     const d = this.decode()
-    const unsigned = d.fields.slice(0, d.fields.length - 3).map((f) => rawOf(d.payload, f))
-    if (this.type === TxType.Legacy) {
-      if (d.chainId !== undefined) {
-        // EIP-155: rlp([nonce, gasPrice, gas, to, value, data, chainId, 0, 0])
-        const zero = encode(EMPTY_BYTES)
-        return keccak256(encodeListOfEncoded([...unsigned, encode(d.chainId), zero, zero]))
-      }
-      return keccak256(encodeListOfEncoded(unsigned))
-    }
-    const body = encodeListOfEncoded(unsigned)
-    const pre = new Uint8Array(body.length + 1)
-    pre[0] = this.type
-    pre.set(body, 1)
-    return keccak256(pre)
+    const fields = d.fields.slice(0, d.fields.length - 3).map((f) => rawOf(d.payload, f))
+    // EIP-155: rlp([nonce, gasPrice, gas, to, value, data, chainId, 0, 0])
+    if (this.type === TxType.Legacy && d.chainId !== undefined) fields.push(encode(d.chainId), EMPTY_STRING, EMPTY_STRING)
+    let payload = 0
+    for (const f of fields) payload += f.length
+    const head = new Uint8Array(MAX_LIST_HEAD)
+    let at = 0
+    if (this.type !== TxType.Legacy) head[at++] = this.type
+    at = writePrefix(head, at, payload, 0xc0, 0xf7)
+    return keccak256Parts([head.subarray(0, at), ...fields])
   }
 
   /** Recovery id (0/1) from v or yParity; undefined when v is malformed. */
