@@ -183,9 +183,9 @@ const BLOOM_PREFIX = Uint8Array.of(0xb9, 0x01, 0x00)
 
 /**
  * Bloom of a logs list read straight from its RLP, with the checks and error codes of `decodeLogs`
- * (log = [20-byte address, [32-byte topic, ...], data]) but without building Log objects.
+ * (log = [20-byte address, [32-byte topic, ...], data]) but without building Log objects; written
+ * into `bloom` (all zero on entry).
  */
-/** The bloom of a logs list, written into `bloom` (all zero on entry). */
 function bloomOfLogsItem(buf: Bytes, logsItem: RlpItem, cache: BloomCache | undefined, bloom: Bytes): Bytes {
   const uncached = new PairedBloomAdder(bloom)
   for (let pos = logsItem.start; pos < logsItem.end; ) {
