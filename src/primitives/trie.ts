@@ -9,7 +9,7 @@
  * so that keccak can take them two at a time.
  */
 import type { Bytes } from './bytes.js'
-import { EMPTY_TRIE_ROOT, keccak256, keccak256Batch, keccak256Parts } from './keccak.js'
+import { EMPTY_TRIE_ROOT, keccak256, keccak256Batch } from './keccak.js'
 import { encode, encodedLength, writePrefix } from './rlp.js'
 
 function nibble(key: Bytes, i: number): number {
@@ -44,8 +44,6 @@ function writeStringPrefix(out: Bytes, pos: number, length: number, firstByte: n
   return writePrefix(out, pos, length, 0x80, 0xb7)
 }
 
-/** Scratch space for a leaf's encoding up to its value (the value is hashed where it lies). */
-const scratch = new Uint8Array(1024)
 /** Scratch space for a branch node (17 slots: at most 532 bytes without a value). */
 const branchScratch = new Uint8Array(1024)
 
@@ -95,13 +93,12 @@ function maxLeafHeader(key: Bytes): number {
 }
 
 /**
- * Leaf [hexPrefix(rest of key), value]. The value (a transaction or receipt: hundreds of bytes) is
- * hashed where it lies; only the few header bytes before it are written out.
+ * Leaf [hexPrefix(rest of key), value], encoded whole. Only the leaves `hashedLeafRefs` leaves out
+ * come here (embedded ones, a trie's lone root leaf): the hashed leaves of a trie are hashed where
+ * their values lie, all together.
  */
 function leafRef(key: Bytes, from: number, value: Bytes): NodeRef {
-  const total = encodedLength(leafPayload(key, from, value))
-  if (total >= 32 && total - value.length <= scratch.length) return keccak256Parts([scratch.subarray(0, writeLeafHeader(scratch, 0, key, from, value)), value])
-  const out = new Uint8Array(total)
+  const out = new Uint8Array(encodedLength(leafPayload(key, from, value)))
   out.set(value, writeLeafHeader(out, 0, key, from, value))
   return refOf(out)
 }
