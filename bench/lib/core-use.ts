@@ -49,27 +49,37 @@ export interface CoreUse {
 
 const USER_HZ_MS = 10
 
-function readThreads(pid: number, into: Map<string, ThreadTimes>): void {
-  let tids: string[]
+/** `pid` and its descendants, `pid` first (from /proc/<pid>/task/<pid>/children); [] once `pid` has ended. */
+export function processTree(pid: number): number[] {
+  let children: string[]
   try {
-    tids = readdirSync(`/proc/${pid}/task`)
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean)
   } catch {
-    return // the process ended between samples
+    return []
   }
-  for (const tid of tids) {
+  return [pid, ...children.flatMap((child) => processTree(Number(child)))]
+}
+
+/** Run and runnable-wait time of every thread of `pids`. */
+function readThreads(pids: readonly number[]): Map<string, ThreadTimes> {
+  const into = new Map<string, ThreadTimes>()
+  for (const pid of pids) {
+    let tids: string[]
     try {
-      const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number)
-      into.set(Number(tid) === pid ? `main ${pid}` : `thread ${tid}`, { run: run / 1e6, wait: wait / 1e6 })
+      tids = readdirSync(`/proc/${pid}/task`)
     } catch {
-      // the thread ended between listing and reading
+      continue // the process ended between samples
     }
-    if (Number(tid) !== pid) continue
-    try {
-      for (const child of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean)) readThreads(Number(child), into)
-    } catch {
-      // no children file: nothing below
+    for (const tid of tids) {
+      try {
+        const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number)
+        into.set(Number(tid) === pid ? `main ${pid}` : `thread ${tid}`, { run: run / 1e6, wait: wait / 1e6 })
+      } catch {
+        // the thread ended between listing and reading
+      }
     }
   }
+  return into
 }
 
 function machineIdleMs(): number {
@@ -81,13 +91,11 @@ export class CoreSampler {
   private readonly samples: Sample[] = []
   private broken = false
 
-  constructor(private readonly rootPid: number) {}
-
-  sample(): void {
+  /** Samples the threads of `pids` (a client's `processTree`). */
+  sample(pids: readonly number[]): void {
     if (this.broken) return
     try {
-      const threads = new Map<string, ThreadTimes>()
-      readThreads(this.rootPid, threads)
+      const threads = readThreads(pids)
       const self = process.cpuUsage()
       this.samples.push({ at: performance.now(), threads, idle: machineIdleMs(), self: (self.user + self.system) / 1000 })
     } catch {

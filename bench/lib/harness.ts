@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ReplayRpcServer } from '../replay/rpc-server.js'
 import type { ClientReport } from './client-args.js'
-import { CoreSampler, type CoreUse } from './core-use.js'
+import { CoreSampler, processTree, type CoreUse } from './core-use.js'
 import { summariseProfiles, type ProfileSummary } from './cpu-profile.js'
 
 /** What a replay target served since its last reset. */
@@ -121,16 +121,17 @@ function readTimeFile(file: string): { user: number; system: number; maxRssKiB: 
   return Number.isFinite(rss) ? { user, system, maxRssKiB: rss } : undefined
 }
 
-/** Anonymous RSS (KiB) of `pid` and its descendants, from /proc; undefined when it cannot be read. */
-function treeAnonRssKiB(pid: number): number | undefined {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-    let kib = Number(/RssAnon:\s+(\d+)/.exec(status)?.[1] ?? 0)
-    for (const child of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean)) kib += treeAnonRssKiB(Number(child)) ?? 0
-    return kib
-  } catch {
-    return undefined
+/** Anonymous RSS (KiB) of a process tree (`processTree`, root first), from /proc; undefined when the root's cannot be read. */
+function treeAnonRssKiB(pids: readonly number[]): number | undefined {
+  let kib = 0
+  for (const pid of pids) {
+    try {
+      kib += Number(/RssAnon:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0)
+    } catch {
+      if (pid === pids[0]) return undefined
+    }
   }
+  return pids.length === 0 ? undefined : kib
 }
 
 export async function runClient(spec: ClientSpec, target: ReplayTarget, opts: RunOptions): Promise<RunResult> {
@@ -156,13 +157,16 @@ export async function runClient(spec: ClientSpec, target: ReplayTarget, opts: Ru
     child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()))
     child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-20_000)))
     let peakAnonKiB = NaN
-    const cores = child.pid === undefined ? undefined : new CoreSampler(child.pid)
-    cores?.sample()
-    const sampler = setInterval(() => {
-      const kib = child.pid === undefined ? undefined : treeAnonRssKiB(child.pid)
+    const cores = new CoreSampler()
+    // One walk of the client's process tree per tick serves both samples.
+    const sample = () => {
+      const pids = child.pid === undefined ? [] : processTree(child.pid)
+      const kib = treeAnonRssKiB(pids)
       if (kib !== undefined) peakAnonKiB = Number.isNaN(peakAnonKiB) ? kib : Math.max(peakAnonKiB, kib)
-      cores?.sample()
-    }, 100)
+      cores.sample(pids)
+    }
+    sample()
+    const sampler = setInterval(sample, 100)
     let timedOut = false
     const timer = setTimeout(() => {
       timedOut = true
@@ -183,7 +187,7 @@ export async function runClient(spec: ClientSpec, target: ReplayTarget, opts: Ru
     const activeSeconds = stats.firstBlockRequestAt === undefined ? wallSeconds : (ended - stats.firstBlockRequestAt) / 1000
     const cpuTotal = usage ? usage.user + usage.system : NaN
     const ok = exitCode === 0 && !timedOut
-    const coreUse = cores?.window(stats.firstBlockRequestAt ?? started)
+    const coreUse = cores.window(stats.firstBlockRequestAt ?? started)
     return {
       name: spec.name,
       ok,

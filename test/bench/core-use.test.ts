@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { expect, it } from 'vitest'
-import { CoreSampler, coreUseLine } from '../../bench/lib/core-use.js'
+import { CoreSampler, coreUseLine, processTree } from '../../bench/lib/core-use.js'
 
 // The worker spins until the process has used 300 ms of CPU, tells the main thread and stays alive
 // (listening); the main thread then prints its pid and waits for stdin to close: every sample below is taken
@@ -22,11 +22,13 @@ it('reads each thread of a process tree over a window: the burning worker is the
   // Under GNU time, as the harness runs clients: node is a child of the sampled process.
   const child = spawn('/usr/bin/time', ['-o', '/dev/null', process.execPath, '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] })
   try {
-    const sampler = new CoreSampler(child.pid!)
-    sampler.sample()
+    const sampler = new CoreSampler()
+    sampler.sample(processTree(child.pid!))
     const from = performance.now()
     const [nodePid] = (await once(child.stdout!, 'data')) as [Buffer]
-    sampler.sample()
+    const tree = processTree(child.pid!)
+    expect(tree).toEqual([child.pid, Number(nodePid.toString())])
+    sampler.sample(tree)
     const use = sampler.window(from)!
     expect(use.cores).toBeGreaterThanOrEqual(1)
     expect(use.seconds).toBeGreaterThan(0)
@@ -46,7 +48,7 @@ it('reads each thread of a process tree over a window: the burning worker is the
 })
 
 it('has no window before a second sample', () => {
-  const sampler = new CoreSampler(process.pid)
-  sampler.sample()
+  const sampler = new CoreSampler()
+  sampler.sample(processTree(process.pid))
   expect(sampler.window(performance.now())).toBeUndefined()
 })
