@@ -1,7 +1,9 @@
 /**
  * Where a machine's cores went while a client ran: per thread of the client's process tree, the
- * time it ran and the time it waited, runnable, for a core (`/proc/<pid>/task/<tid>/schedstat`), the
- * CPU of this (the replay servers') process, and the machine's idle core time (`/proc/stat`). Sampled
+ * time it ran and the time it waited, runnable, for a core (`/proc/<pid>/task/<tid>/schedstat`) and
+ * how much of its run was in the kernel (`.../stat`: system calls such as the store's writes, and
+ * page faults), the CPU of this (the replay servers') process, and the machine's idle core time
+ * (`/proc/stat`). Sampled
  * with the harness's 100 ms tick; a window is read between the last sample at or before its start
  * and the last sample taken (a thread's last values count when it ended earlier). Linux only: where
  * /proc cannot be read the window is undefined.
@@ -18,6 +20,8 @@ interface ThreadTimes {
   run: number
   /** ms runnable, waiting for a core. */
   wait: number
+  /** ms of the run in the kernel (10 ms ticks). */
+  kernel: number
 }
 
 interface Sample {
@@ -34,6 +38,8 @@ export interface ThreadUse {
   thread: string
   runSeconds: number
   waitSeconds: number
+  /** Part of `runSeconds` spent in the kernel (counted in 10 ms ticks, so approximate). */
+  kernelSeconds: number
 }
 
 export interface CoreUse {
@@ -60,7 +66,12 @@ export function processTree(pid: number): number[] {
   return [pid, ...children.flatMap((child) => processTree(Number(child)))]
 }
 
-/** Run and runnable-wait time of every thread of `pids`. */
+/** A thread's system time, ms, from its stat line (fields after the parenthesised name; stime is the 13th). */
+function kernelMs(stat: string): number {
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[12]) * USER_HZ_MS
+}
+
+/** Run, runnable-wait and kernel time of every thread of `pids`. */
 function readThreads(pids: readonly number[]): Map<string, ThreadTimes> {
   const into = new Map<string, ThreadTimes>()
   for (const pid of pids) {
@@ -73,7 +84,8 @@ function readThreads(pids: readonly number[]): Map<string, ThreadTimes> {
     for (const tid of tids) {
       try {
         const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number)
-        into.set(Number(tid) === pid ? `main ${pid}` : `thread ${tid}`, { run: run / 1e6, wait: wait / 1e6 })
+        const kernel = kernelMs(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'))
+        into.set(Number(tid) === pid ? `main ${pid}` : `thread ${tid}`, { run: run / 1e6, wait: wait / 1e6, kernel })
       } catch {
         // the thread ended between listing and reading
       }
@@ -115,8 +127,8 @@ export class CoreSampler {
     const seconds = (ms: number) => Math.round(ms) / 1000
     const threads = [...last]
       .map(([thread, t]) => {
-        const before = start.threads.get(thread) ?? { run: 0, wait: 0 }
-        return { thread, runSeconds: seconds(t.run - before.run), waitSeconds: seconds(t.wait - before.wait) }
+        const before = start.threads.get(thread) ?? { run: 0, wait: 0, kernel: 0 }
+        return { thread, runSeconds: seconds(t.run - before.run), waitSeconds: seconds(t.wait - before.wait), kernelSeconds: seconds(t.kernel - before.kernel) }
       })
       .filter((t) => t.runSeconds > 0 || t.waitSeconds > 0)
       .sort((a, b) => b.runSeconds - a.runSeconds)
@@ -130,18 +142,20 @@ export class CoreSampler {
   }
 }
 
-/** One line: the client's main thread and its busiest other thread (run, runnable wait), the rest, the servers, idle. */
+/** One line: the client's main thread and its busiest other thread (run, kernel part, runnable wait), the rest, the servers, idle. */
 export function coreUseLine(use: CoreUse): string {
   const s = (x: number) => x.toFixed(2)
   const main = use.threads.find((t) => t.thread.startsWith('main'))
   const busiest = use.threads.find((t) => t !== main)
   const rest = use.threads.filter((t) => t !== main && t !== busiest)
-  const part = (label: string, t: ThreadUse | undefined) => (t ? `${label} ran ${s(t.runSeconds)} s and waited for a core ${s(t.waitSeconds)} s; ` : '')
+  const sum = (ts: readonly ThreadUse[], f: (t: ThreadUse) => number) => ts.reduce((total, t) => total + f(t), 0)
+  const ran = (ts: readonly ThreadUse[]) => `ran ${s(sum(ts, (t) => t.runSeconds))} s (${s(sum(ts, (t) => t.kernelSeconds))} s in the kernel)`
+  const part = (label: string, t: ThreadUse | undefined) => (t ? `${label} ${ran([t])} and waited for a core ${s(t.waitSeconds)} s; ` : '')
   return (
     `cores over the window (${use.cores} x ${s(use.seconds)} s): ` +
     part('busiest thread besides main', busiest) +
     part('main thread', main) +
-    `${rest.length} other threads ran ${s(rest.reduce((sum, t) => sum + t.runSeconds, 0))} s; ` +
+    `${rest.length} other threads ${ran(rest)}; ` +
     `replay servers ${s(use.serverSeconds)} s; idle ${s(use.idleCoreSeconds)} s`
   )
 }
