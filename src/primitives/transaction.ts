@@ -68,7 +68,9 @@ export interface DecodedTransaction {
   sBytes: Bytes
   /** The buffer the item positions refer to (the payload list). */
   payload: Bytes
-  fields: RlpItem[]
+  /** Where in `payload` the fields before the signature lie, as received: what the sender signed, behind a new list prefix. */
+  unsignedFieldsStart: number
+  unsignedFieldsEnd: number
 }
 
 /** A transaction as received: its envelope bytes and type; decoded fields on demand. */
@@ -122,16 +124,16 @@ export class Transaction {
    */
   signingHash(): Bytes {
     const d = this.decode()
-    const fields = d.fields.slice(0, d.fields.length - 3).map((f) => rawOf(d.payload, f))
+    const parts = [d.payload.subarray(d.unsignedFieldsStart, d.unsignedFieldsEnd)]
     // EIP-155: rlp([nonce, gasPrice, gas, to, value, data, chainId, 0, 0])
-    if (this.type === TxType.Legacy && d.chainId !== undefined) fields.push(encode(d.chainId), EMPTY_STRING, EMPTY_STRING)
+    if (this.type === TxType.Legacy && d.chainId !== undefined) parts.push(encode(d.chainId), EMPTY_STRING, EMPTY_STRING)
     let payload = 0
-    for (const f of fields) payload += f.length
+    for (const p of parts) payload += p.length
     const head = new Uint8Array(MAX_LIST_HEAD)
     let at = 0
     if (this.type !== TxType.Legacy) head[at++] = this.type
     at = writePrefix(head, at, payload, 0xc0, 0xf7)
-    return keccak256Parts([head.subarray(0, at), ...fields])
+    return keccak256Parts([head.subarray(0, at), ...parts])
   }
 
   /** Recovery id (0/1) from v or yParity; undefined when v is malformed. */
@@ -207,24 +209,25 @@ export function decodeTransaction(type: number, envelope: Bytes): DecodedTransac
   if (f.length !== expected) {
     throw new DecodeError('TX_WRONG_FIELD_COUNT', `type ${type} transaction has ${f.length} fields, expected ${expected}`)
   }
-  const u = (i: number, what: string, max = 32) => bigIntOf(payload, f[i], what, max)
   // The signature is the last three fields of every type.
   const sigAt = expected - 3
-  const v = u(sigAt, 'v')
+  const v = bigIntOf(payload, f[sigAt], 'v')
   const rBytes = uintBytesOf(payload, f[sigAt + 1], 'r')
   const sBytes = uintBytesOf(payload, f[sigAt + 2], 's')
+  const unsignedFieldsStart = f[0].offset
+  const unsignedFieldsEnd = f[sigAt].offset
   if (type === TxType.Legacy) {
     const chainId = v >= 35n ? (v - 35n) / 2n : undefined
     return {
       type,
       chainId,
-      nonce: u(0, 'nonce', 8),
-      gasPrice: u(1, 'gasPrice'),
+      nonce: bigIntOf(payload, f[0], 'nonce', 8),
+      gasPrice: bigIntOf(payload, f[1], 'gasPrice'),
       maxPriorityFeePerGas: undefined,
       maxFeePerGas: undefined,
-      gasLimit: u(2, 'gasLimit', 8),
+      gasLimit: bigIntOf(payload, f[2], 'gasLimit', 8),
       to: decodeTo(payload, f[3], true),
-      value: u(4, 'value'),
+      value: bigIntOf(payload, f[4], 'value'),
       data: stringOf(payload, f[5]),
       accessList: { addresses: 0, storageKeys: 0 },
       accessListItem: undefined,
@@ -236,25 +239,26 @@ export function decodeTransaction(type: number, envelope: Bytes): DecodedTransac
       rBytes,
       sBytes,
       payload,
-      fields: f,
+      unsignedFieldsStart,
+      unsignedFieldsEnd,
     }
   }
   const dynamic = type >= TxType.DynamicFee
   const base = dynamic ? 1 : 0 // dynamic-fee types carry two fee fields where type 1 has gasPrice
   return {
     type,
-    chainId: u(0, 'chainId'),
-    nonce: u(1, 'nonce', 8),
-    gasPrice: dynamic ? undefined : u(2, 'gasPrice'),
-    maxPriorityFeePerGas: dynamic ? u(2, 'maxPriorityFeePerGas') : undefined,
-    maxFeePerGas: dynamic ? u(3, 'maxFeePerGas') : undefined,
-    gasLimit: u(3 + base, 'gasLimit', 8),
+    chainId: bigIntOf(payload, f[0], 'chainId'),
+    nonce: bigIntOf(payload, f[1], 'nonce', 8),
+    gasPrice: dynamic ? undefined : bigIntOf(payload, f[2], 'gasPrice'),
+    maxPriorityFeePerGas: dynamic ? bigIntOf(payload, f[2], 'maxPriorityFeePerGas') : undefined,
+    maxFeePerGas: dynamic ? bigIntOf(payload, f[3], 'maxFeePerGas') : undefined,
+    gasLimit: bigIntOf(payload, f[3 + base], 'gasLimit', 8),
     to: decodeTo(payload, f[4 + base], type <= TxType.DynamicFee),
-    value: u(5 + base, 'value'),
+    value: bigIntOf(payload, f[5 + base], 'value'),
     data: stringOf(payload, f[6 + base]),
     accessList: accessListStats(payload, f[7 + base]),
     accessListItem: f[7 + base],
-    maxFeePerBlobGas: type === TxType.Blob ? u(9, 'maxFeePerBlobGas') : undefined,
+    maxFeePerBlobGas: type === TxType.Blob ? bigIntOf(payload, f[9], 'maxFeePerBlobGas') : undefined,
     blobVersionedHashes:
       type === TxType.Blob ? listItems(payload, f[10]).map((h) => fixedOf(payload, h, 32, 'blob versioned hash')) : undefined,
     authorizationListItem: type === TxType.SetCode ? f[9] : undefined,
@@ -263,6 +267,7 @@ export function decodeTransaction(type: number, envelope: Bytes): DecodedTransac
     rBytes,
     sBytes,
     payload,
-    fields: f,
+    unsignedFieldsStart,
+    unsignedFieldsEnd,
   }
 }
