@@ -88,12 +88,15 @@ class TokenStack {
 }
 const stack = new TokenStack()
 
-/** Writes the items of `array` last first with `write(token, index)`, then the list prefix. */
-function writeList(w: RlpBackWriter, tape: JsonTape, array: number, write: (token: number, index: number) => void): void {
+/** Writes one item of a list (a top-level function where it can be: no closure made per list). */
+type ItemWriter = (w: RlpBackWriter, tape: JsonTape, token: number, index: number) => void
+
+/** Writes the items of `array` last first with `write(w, tape, token, index)`, then the list prefix. */
+function writeList(w: RlpBackWriter, tape: JsonTape, array: number, write: ItemWriter): void {
   const mark = w.length
   const base = stack.pushChildren(tape, array)
   try {
-    for (let k = stack.top - 1; k >= base; k--) write(stack.items[k], k - base)
+    for (let k = stack.top - 1; k >= base; k--) write(w, tape, stack.items[k], k - base)
   } finally {
     stack.top = base
   }
@@ -172,15 +175,21 @@ export function checkHeaderHashAt(tape: JsonTape, block: number, header: Bytes, 
 // -- transactions ---------------------------------------------------------------------------------
 
 function writeAccessList(w: RlpBackWriter, tape: JsonTape, token: number): void {
-  writeList(w, tape, arrayToken(tape, token, 'accessList', true), (entry) => {
-    const e = ACCESS.read(tape, objectToken(tape, entry, 'accessList entry'))
-    const address = e[ACCESS.ids.address]
-    const keys = arrayToken(tape, e[ACCESS.ids.storageKeys], 'accessList storageKeys', true)
-    const mark = w.length
-    writeList(w, tape, keys, (key) => writeFixed(w, tape, key, 32, 'accessList storage key'))
-    writeFixed(w, tape, address, 20, 'accessList address')
-    w.listPrefix(w.length - mark)
-  })
+  writeList(w, tape, arrayToken(tape, token, 'accessList', true), writeAccessListEntry)
+}
+
+function writeAccessListEntry(w: RlpBackWriter, tape: JsonTape, entry: number): void {
+  const e = ACCESS.read(tape, objectToken(tape, entry, 'accessList entry'))
+  const address = e[ACCESS.ids.address]
+  const keys = arrayToken(tape, e[ACCESS.ids.storageKeys], 'accessList storageKeys', true)
+  const mark = w.length
+  writeList(w, tape, keys, writeStorageKey)
+  writeFixed(w, tape, address, 20, 'accessList address')
+  w.listPrefix(w.length - mark)
+}
+
+function writeStorageKey(w: RlpBackWriter, tape: JsonTape, key: number): void {
+  writeFixed(w, tape, key, 32, 'accessList storage key')
 }
 
 /** yParity of a typed signature: `yParity`, else `v` (0/1, or 27/28 from some older nodes). */
@@ -192,17 +201,23 @@ function writeYParity(w: RlpBackWriter, tape: JsonTape, yParity: number, v: numb
 }
 
 function writeAuthorizationList(w: RlpBackWriter, tape: JsonTape, token: number): void {
-  writeList(w, tape, arrayToken(tape, token, 'authorizationList'), (entry) => {
-    const a = AUTH.read(tape, objectToken(tape, entry, 'authorization'))
-    const mark = w.length
-    writeQuantity(w, tape, a[AUTH.ids.s], 'authorization s')
-    writeQuantity(w, tape, a[AUTH.ids.r], 'authorization r')
-    writeYParity(w, tape, a[AUTH.ids.yParity], a[AUTH.ids.v], 'authorization')
-    writeQuantity(w, tape, a[AUTH.ids.nonce], 'authorization nonce', 8)
-    writeFixed(w, tape, a[AUTH.ids.address], 20, 'authorization address')
-    writeQuantity(w, tape, a[AUTH.ids.chainId], 'authorization chainId')
-    w.listPrefix(w.length - mark)
-  })
+  writeList(w, tape, arrayToken(tape, token, 'authorizationList'), writeAuthorization)
+}
+
+function writeAuthorization(w: RlpBackWriter, tape: JsonTape, entry: number): void {
+  const a = AUTH.read(tape, objectToken(tape, entry, 'authorization'))
+  const mark = w.length
+  writeQuantity(w, tape, a[AUTH.ids.s], 'authorization s')
+  writeQuantity(w, tape, a[AUTH.ids.r], 'authorization r')
+  writeYParity(w, tape, a[AUTH.ids.yParity], a[AUTH.ids.v], 'authorization')
+  writeQuantity(w, tape, a[AUTH.ids.nonce], 'authorization nonce', 8)
+  writeFixed(w, tape, a[AUTH.ids.address], 20, 'authorization address')
+  writeQuantity(w, tape, a[AUTH.ids.chainId], 'authorization chainId')
+  w.listPrefix(w.length - mark)
+}
+
+function writeBlobHash(w: RlpBackWriter, tape: JsonTape, hash: number): void {
+  writeFixed(w, tape, hash, 32, 'blob versioned hash')
 }
 
 /** Writes the signed envelope of transaction `tx` (types 0-4): a legacy list, or type || rlp(payload). Returns the type. */
@@ -235,7 +250,7 @@ function writeTransactionFields(w: RlpBackWriter, tape: JsonTape, s: Int32Array)
   }
   writeYParity(w, tape, s[T.yParity], s[T.v], 'transaction')
   if (type === TxType.Blob) {
-    writeList(w, tape, arrayToken(tape, s[T.blobVersionedHashes], 'blobVersionedHashes'), (h) => writeFixed(w, tape, h, 32, 'blob versioned hash'))
+    writeList(w, tape, arrayToken(tape, s[T.blobVersionedHashes], 'blobVersionedHashes'), writeBlobHash)
     writeQuantity(w, tape, s[T.maxFeePerBlobGas], 'maxFeePerBlobGas')
   } else if (type === TxType.SetCode) {
     writeAuthorizationList(w, tape, s[T.authorizationList])
@@ -278,6 +293,16 @@ export interface BodyRebuildOptions {
   verifyTxHashes?: boolean
 }
 
+function writeWithdrawal(w: RlpBackWriter, tape: JsonTape, token: number): void {
+  const x = WITHDRAWAL.read(tape, objectToken(tape, token, 'withdrawal'))
+  const mark = w.length
+  writeQuantity(w, tape, x[WITHDRAWAL.ids.amount], 'withdrawal amount', 8)
+  writeFixed(w, tape, x[WITHDRAWAL.ids.address], 20, 'withdrawal address')
+  writeQuantity(w, tape, x[WITHDRAWAL.ids.validatorIndex], 'withdrawal validatorIndex', 8)
+  writeQuantity(w, tape, x[WITHDRAWAL.ids.index], 'withdrawal index', 8)
+  w.listPrefix(w.length - mark)
+}
+
 /**
  * rlp([txs, ommers, withdrawals?]) of a full block object (eth_getBlockByNumber(n, true)). Returns
  * each transaction's `hash` token (-1 when absent), read with its other fields, for matching receipts.
@@ -295,21 +320,13 @@ export function writeBody(w: RlpBackWriter, tape: JsonTape, block: number, opts:
   }
   const mark = w.length
   if (withdrawals !== undefined) {
-    writeList(w, tape, withdrawals, (token) => {
-      const x = WITHDRAWAL.read(tape, objectToken(tape, token, 'withdrawal'))
-      const m = w.length
-      writeQuantity(w, tape, x[WITHDRAWAL.ids.amount], 'withdrawal amount', 8)
-      writeFixed(w, tape, x[WITHDRAWAL.ids.address], 20, 'withdrawal address')
-      writeQuantity(w, tape, x[WITHDRAWAL.ids.validatorIndex], 'withdrawal validatorIndex', 8)
-      writeQuantity(w, tape, x[WITHDRAWAL.ids.index], 'withdrawal index', 8)
-      w.listPrefix(w.length - m)
-    })
+    writeList(w, tape, withdrawals, writeWithdrawal)
   }
   const ommersMark = w.length
   for (let i = ommers.length - 1; i >= 0; i--) w.raw(ommers[i])
   w.listPrefix(w.length - ommersMark)
   const hashes = new Array<number>(tape.length(txs))
-  writeList(w, tape, txs, (token, i) => {
+  writeList(w, tape, txs, (_w, _tape, token, i) => {
     if (tape.kinds[token] === JsonKind.String) throw badResponse('block has transaction hashes, not full transactions', { field: 'transactions' })
     const tx = objectToken(tape, token, 'transaction')
     const m = w.length
@@ -339,9 +356,13 @@ function writeLog(w: RlpBackWriter, tape: JsonTape, token: number): void {
   const data = l[LOG.ids.data]
   const mark = w.length
   writeData(w, tape, data, 'log data')
-  writeList(w, tape, topics, (t) => writeFixed(w, tape, t, 32, 'log topic'))
+  writeList(w, tape, topics, writeTopic)
   writeFixed(w, tape, address, 20, 'log address')
   w.listPrefix(w.length - mark)
+}
+
+function writeTopic(w: RlpBackWriter, tape: JsonTape, topic: number): void {
+  writeFixed(w, tape, topic, 32, 'log topic')
 }
 
 /** Post-Byzantium status (0x01 or empty), or the pre-Byzantium 32-byte post-state root. */
@@ -367,7 +388,7 @@ export function writeReceipts(w: RlpBackWriter, tape: JsonTape, receipts: number
   if (txHashes && txHashes.length !== tape.length(list)) {
     throw inconsistent(`${tape.length(list)} receipts for ${txHashes.length} transactions`)
   }
-  writeList(w, tape, list, (token, i) => {
+  writeList(w, tape, list, (_w, _tape, token, i) => {
     const r = RECEIPT.read(tape, objectToken(tape, token, 'receipt'))
     const rBlockHash = r[R.blockHash]
     if (blockHash !== undefined && rBlockHash >= 0 && tape.kinds[rBlockHash] === JsonKind.String && !sameText(tape, rBlockHash, tape, blockHash)) {
@@ -383,7 +404,7 @@ export function writeReceipts(w: RlpBackWriter, tape: JsonTape, receipts: number
     const [root, status, gasUsed] = [r[R.root], r[R.status], r[R.cumulativeGasUsed]]
     const logs = arrayToken(tape, r[R.logs], 'receipt logs')
     const mark = w.length
-    writeList(w, tape, logs, (log) => writeLog(w, tape, log))
+    writeList(w, tape, logs, writeLog)
     writeQuantity(w, tape, gasUsed, 'cumulativeGasUsed', 8)
     writeStatusOrRoot(w, tape, root, status)
     w.byte(type === TxType.Legacy ? 0x80 : type)
