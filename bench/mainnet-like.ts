@@ -118,7 +118,7 @@ export function mainnetLikeBlock(seed: number, txCount = 200, targetLogs = 500):
     logCount += n
     const d = tx.decode()
     const min = intrinsicGas(d, BENCH_RULES).intrinsic
-    cumulative += min + BigInt(Math.floor(rand() * Number(d.gasLimit - min)))
+    cumulative += BigInt(min + Math.floor(rand() * (Number(d.gasLimit) - min)))
     const status = rand() < 0.97 ? 1 : 0
     const bloom = logsBloom(logs)
     bloomOr(blockBloom, bloom)

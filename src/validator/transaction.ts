@@ -53,23 +53,23 @@ const UINT256_MAX = (1n << 256n) - 1n
 const MAX_NONCE = (1n << 64n) - 1n
 
 export const Gas = {
-  tx: 21_000n,
-  txCreate: 53_000n,
-  dataZero: 4n,
-  dataNonZeroFrontier: 68n,
+  tx: 21_000,
+  txCreate: 53_000,
+  dataZero: 4,
+  dataNonZeroFrontier: 68,
   /** EIP-2028 (Istanbul). */
-  dataNonZero: 16n,
+  dataNonZero: 16,
   /** EIP-2930. */
-  accessListAddress: 2_400n,
-  accessListStorageKey: 1_900n,
+  accessListAddress: 2_400,
+  accessListStorageKey: 1_900,
   /** EIP-3860: per 32-byte word of initcode. */
-  initcodeWord: 2n,
+  initcodeWord: 2,
   /** EIP-7702: PER_EMPTY_ACCOUNT_COST per authorization. */
-  authorization: 25_000n,
+  authorization: 25_000,
   /** EIP-7623: floor cost per calldata token (zero byte = 1 token, non-zero = 4). */
-  floorPerToken: 10n,
+  floorPerToken: 10,
   /** EIP-7825 (Osaka): per-transaction gas limit cap. */
-  txGasCap: 1n << 24n,
+  txGasCap: 2 ** 24,
 } as const
 
 /** EIP-3860: 2 * MAX_CODE_SIZE. */
@@ -155,15 +155,22 @@ export function isTxTypeActive(type: number, rules: ForkRules): boolean {
 
 function calldataCounts(data: Uint8Array): { zero: number; nonZero: number } {
   let zero = 0
-  for (let i = 0; i < data.length; i++) if (data[i] === 0) zero++
+  // (byte - 1) >>> 31 is 1 for a zero byte, else 0: no branch to mispredict on calldata's mix of
+  // zero padding and data (0.75 against 2.9 ns/byte with `if (byte === 0)`).
+  for (let i = 0; i < data.length; i++) zero += (data[i] - 1) >>> 31
   return { zero, nonZero: data.length - zero }
 }
 
+/**
+ * Gas amounts as numbers: exact, since every count behind them is bounded by the transaction's bytes
+ * (a gigabyte of non-zero calldata costs 6.8e10 gas, far below 2^53), and cheaper per transaction
+ * than bigint arithmetic.
+ */
 export interface IntrinsicGas {
   /** Gas charged before execution starts. */
-  intrinsic: bigint
+  intrinsic: number
   /** EIP-7623 minimum gas used (Prague); 0 before. */
-  floor: bigint
+  floor: number
 }
 
 /** Intrinsic gas and (Prague) calldata floor of a decoded transaction under `rules`. */
@@ -171,12 +178,12 @@ export function intrinsicGas(tx: DecodedTransaction, rules: ForkRules): Intrinsi
   const create = tx.to === undefined
   const { zero, nonZero } = calldataCounts(tx.data)
   const nonZeroCost = rules.isActive('istanbul') ? Gas.dataNonZero : Gas.dataNonZeroFrontier
-  let gas = create && rules.isActive('homestead') ? Gas.txCreate : Gas.tx
-  gas += BigInt(zero) * Gas.dataZero + BigInt(nonZero) * nonZeroCost
-  gas += BigInt(tx.accessList.addresses) * Gas.accessListAddress + BigInt(tx.accessList.storageKeys) * Gas.accessListStorageKey
-  if (create && rules.isActive('shanghai')) gas += Gas.initcodeWord * BigInt(Math.ceil(tx.data.length / 32))
-  gas += BigInt(tx.authorizationCount) * Gas.authorization
-  const floor = rules.isActive('prague') ? Gas.tx + Gas.floorPerToken * BigInt(zero + 4 * nonZero) : 0n
+  let gas: number = create && rules.isActive('homestead') ? Gas.txCreate : Gas.tx
+  gas += zero * Gas.dataZero + nonZero * nonZeroCost
+  gas += tx.accessList.addresses * Gas.accessListAddress + tx.accessList.storageKeys * Gas.accessListStorageKey
+  if (create && rules.isActive('shanghai')) gas += Gas.initcodeWord * Math.ceil(tx.data.length / 32)
+  gas += tx.authorizationCount * Gas.authorization
+  const floor = rules.isActive('prague') ? Gas.tx + Gas.floorPerToken * (zero + 4 * nonZero) : 0
   return { intrinsic: gas, floor }
 }
 
@@ -246,7 +253,8 @@ function checkGas(tx: DecodedTransaction, rules: ForkRules, out: ValidationError
     out.push(fail(TxErrorCode.InitcodeTooLarge, `initcode of ${tx.data.length} bytes exceeds ${MAX_INITCODE_SIZE} (EIP-3860)`))
   }
   const { intrinsic, floor } = intrinsicGas(tx, rules)
-  const required = intrinsic > floor ? intrinsic : floor
+  const required = Math.max(intrinsic, floor)
+  // A bigint compares exactly with a number.
   if (tx.gasLimit < required) {
     out.push(
       fail(TxErrorCode.IntrinsicGasTooLow, `gasLimit ${tx.gasLimit} is below the intrinsic gas ${required}`, {
