@@ -10,7 +10,7 @@
 import { DecodeError, ValidationError } from '../errors.js'
 import { GAS_PER_BLOB, type ForkRules } from '../chain/forks.js'
 import type { BlockHeader } from '../primitives/header.js'
-import { bigIntToBytes, compareUint } from '../primitives/bytes.js'
+import { bigIntToBytes, compareUint, zeroByteCount } from '../primitives/bytes.js'
 import { type DecodedTransaction, type Transaction, TxType } from '../primitives/transaction.js'
 
 export const TxErrorCode = {
@@ -153,13 +153,6 @@ export function isTxTypeActive(type: number, rules: ForkRules): boolean {
   return fork !== undefined && rules.isActive(fork)
 }
 
-function calldataCounts(data: Uint8Array): { zero: number; nonZero: number } {
-  let zero = 0
-  // (byte - 1) >>> 31 is 1 for a zero byte, else 0: no branch to mispredict on calldata's mix of
-  // zero padding and data (0.75 against 2.9 ns/byte with `if (byte === 0)`).
-  for (let i = 0; i < data.length; i++) zero += (data[i] - 1) >>> 31
-  return { zero, nonZero: data.length - zero }
-}
 
 /**
  * Gas amounts as numbers: exact, since every count behind them is bounded by the transaction's bytes
@@ -176,7 +169,8 @@ export interface IntrinsicGas {
 /** Intrinsic gas and (Prague) calldata floor of a decoded transaction under `rules`. */
 export function intrinsicGas(tx: DecodedTransaction, rules: ForkRules): IntrinsicGas {
   const create = tx.to === undefined
-  const { zero, nonZero } = calldataCounts(tx.data)
+  const zero = zeroByteCount(tx.data)
+  const nonZero = tx.data.length - zero
   const nonZeroCost = rules.isActive('istanbul') ? Gas.dataNonZero : Gas.dataNonZeroFrontier
   let gas: number = create && rules.isActive('homestead') ? Gas.txCreate : Gas.tx
   gas += zero * Gas.dataZero + nonZero * nonZeroCost

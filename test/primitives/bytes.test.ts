@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { bigIntToBytes, bytesToBigInt, bytesToHex, compareUint, equalBytes } from '../../src/primitives/bytes.js'
+import { bigIntToBytes, bytesToBigInt, bytesToHex, compareUint, equalBytes, zeroByteCount } from '../../src/primitives/bytes.js'
 
 describe('bytesToBigInt', () => {
   it('reads big-endian integers of every length up to 40 bytes, at any offset in a buffer', () => {
@@ -46,5 +46,30 @@ describe('bytesToBigInt', () => {
       expect(equalBytes(a, b), `${n} bytes, last differs`).toBe(false)
       expect(equalBytes(a, b.subarray(1)), `${n} vs ${n - 1} bytes`).toBe(false)
     }
+  })
+})
+
+describe('zeroByteCount', () => {
+  const naive = (b: Uint8Array) => b.reduce((n, x) => n + (x === 0 ? 1 : 0), 0)
+
+  it('counts the zero bytes of views at every offset and length, whatever the other bytes are', () => {
+    // Bytes that test each lane's carry rules: 0x00, 0x01, 0x7f, 0x80, 0x81, 0xff, mixed.
+    const backing = new Uint8Array(new ArrayBuffer(300), 3, 290).map((_, i) => [0, 0x01, 0x7f, 0x80, 0x81, 0xff, 0, 0, (i * 37) & 0xff][(i * 7) % 9])
+    for (let offset = 0; offset < 8; offset++) {
+      for (let length = 0; length <= 40; length++) {
+        const view = backing.subarray(offset, offset + length)
+        expect(zeroByteCount(view), `offset ${offset} length ${length}`).toBe(naive(view))
+      }
+    }
+  })
+
+  it('counts all-zero, no-zero and long calldata-like inputs', () => {
+    expect(zeroByteCount(new Uint8Array(1001))).toBe(1001)
+    expect(zeroByteCount(new Uint8Array(1001).fill(0x80))).toBe(0)
+    // ABI-like: a selector, then 32-byte words of left-padded values.
+    const abi = new Uint8Array(4 + 32 * 20)
+    abi.set([0xa9, 0x05, 0x9c, 0xbb])
+    for (let w = 0; w < 20; w++) abi.set(bigIntToBytes(BigInt(w) * 0x1234567n + 1n), 4 + 32 * w + 28)
+    expect(zeroByteCount(abi)).toBe(naive(abi))
   })
 })
