@@ -43,11 +43,17 @@ function bloomBitsOf(entry: Bytes): number {
 }
 
 function setBloomBits(bloom: Bytes, packed: number): void {
-  for (let i = 0; i < 3; i++) {
-    const bit = packed % 2048
-    bloom[BLOOM_BYTES - 1 - (bit >> 3)] |= 1 << (bit & 7)
-    packed = Math.floor(packed / 2048)
-  }
+  // `packed` takes 33 bits, so it is a double: split it once with exact power-of-two arithmetic
+  // instead of a floating-point modulo per bit.
+  const high = Math.floor(packed * (1 / 4_194_304))
+  const low = packed - high * 4_194_304
+  setBloomBit(bloom, low & 2047)
+  setBloomBit(bloom, low >>> 11)
+  setBloomBit(bloom, high)
+}
+
+function setBloomBit(bloom: Bytes, bit: number): void {
+  bloom[BLOOM_BYTES - 1 - (bit >> 3)] |= 1 << (bit & 7)
 }
 
 /** Adds one entry (address or topic) to a 2048-bit bloom: 3 bits from keccak(entry). */
