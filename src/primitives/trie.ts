@@ -79,8 +79,8 @@ function leafPayload(key: Bytes, from: number, value: Bytes): number {
   return stringSizeOf(hexPrefixLength(key.length * 2 - from), leafPathFirstByte(key, from)) + stringSizeOf(value.length, value[0])
 }
 
-/** Writes the leaf's encoding up to its value into `out` from `at`; returns where the value goes. */
-function writeLeafHeader(out: Bytes, at: number, key: Bytes, from: number, value: Bytes, payload = leafPayload(key, from, value)): number {
+/** Writes the leaf's encoding up to its value (`payload`: `leafPayload`) into `out` from `at`; returns where the value goes. */
+function writeLeafHeader(out: Bytes, at: number, key: Bytes, from: number, value: Bytes, payload: number): number {
   let pos = writePrefix(out, at, payload, 0xc0, 0xf7)
   pos = writeStringPrefix(out, pos, hexPrefixLength(key.length * 2 - from), leafPathFirstByte(key, from))
   pos = writeHexPrefix(out, pos, key, from, key.length * 2, true)
@@ -98,8 +98,9 @@ function maxLeafHeader(key: Bytes): number {
  * their values lie, all together.
  */
 function leafRef(key: Bytes, from: number, value: Bytes): NodeRef {
-  const out = new Uint8Array(encodedLength(leafPayload(key, from, value)))
-  out.set(value, writeLeafHeader(out, 0, key, from, value))
+  const payload = leafPayload(key, from, value)
+  const out = new Uint8Array(encodedLength(payload))
+  out.set(value, writeLeafHeader(out, 0, key, from, value, payload))
   return refOf(out)
 }
 
