@@ -20,7 +20,7 @@ import {
   rawOf,
   readItem,
   stringOf,
-  writePrefix,
+  writeListOfEncoded,
   type RlpItem,
 } from './rlp.js'
 
@@ -336,14 +336,8 @@ export class Receipt {
   writeConsensusEncoding(out: Bytes, at: number, bloom: Bytes): number {
     // Every receipt has one of the two: eth/68 keeps its consensus bytes, eth/69 its raw fields.
     if (this.consensusBytes !== undefined) throw new RangeError('an eth/68 receipt keeps its consensus encoding as received')
-    let pos = at
-    if (this.type !== 0) out[pos++] = this.type
-    pos = writePrefix(out, pos, this.consensusPayload(), 0xc0, 0xf7)
-    for (const part of [this.statusAndGasRaw!, BLOOM_PREFIX, bloom, this.logsRaw()]) {
-      out.set(part, pos)
-      pos += part.length
-    }
-    return pos
+    const parts = [this.statusAndGasRaw!, BLOOM_PREFIX, bloom, this.logsRaw()]
+    return writeListOfEncoded(out, at, parts, this.consensusPayload(), this.type === 0 ? undefined : this.type)
   }
 
   private consensusPayload(): number {

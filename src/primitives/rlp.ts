@@ -243,15 +243,21 @@ export function encode(input: EncodableInput): Bytes {
 export function encodeListOfEncoded(parts: readonly Bytes[], typeByte?: number): Bytes {
   let payload = 0
   for (const p of parts) payload += p.length
-  const lead = typeByte === undefined ? 0 : 1
-  const out = new Uint8Array(lead + prefixLength(payload) + payload)
-  if (typeByte !== undefined) out[0] = typeByte
-  let pos = writePrefix(out, lead, payload, 0xc0, 0xf7)
+  const out = new Uint8Array((typeByte === undefined ? 0 : 1) + encodedLength(payload))
+  writeListOfEncoded(out, 0, parts, payload, typeByte)
+  return out
+}
+
+/** `encodeListOfEncoded` written into `out` from `at` (`payload`: the parts' total length); returns the end. */
+export function writeListOfEncoded(out: Bytes, at: number, parts: readonly Bytes[], payload: number, typeByte?: number): number {
+  let pos = at
+  if (typeByte !== undefined) out[pos++] = typeByte
+  pos = writePrefix(out, pos, payload, 0xc0, 0xf7)
   for (const p of parts) {
     out.set(p, pos)
     pos += p.length
   }
-  return out
+  return pos
 }
 
 /** rlp(list of byte strings) in one allocation and one copy per string (trie leaves, hot path). */
